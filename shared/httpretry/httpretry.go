@@ -1,0 +1,182 @@
+// Package httpretry is an http.RoundTripper that retries what is safe to
+// retry: 429 always (the server did not act on the request), and 5xx, 408 and
+// connection failures only for idempotent methods. It waits with jittered
+// exponential backoff, honours Retry-After (seconds or HTTP date), and never
+// sleeps past the request context's deadline (the Lambda deadline).
+package httpretry
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Policy bounds the retries.
+type Policy struct {
+	MaxAttempts int           // total attempts, first included; default 5
+	BaseDelay   time.Duration // first backoff; default 200ms
+	MaxDelay    time.Duration // cap on one wait, Retry-After included; default 30s
+	// OnRetry, when set, is told about each retry (for logs and metrics).
+	OnRetry func(req *http.Request, attempt int, status int, err error, wait time.Duration)
+	// Sleep waits for d or until ctx ends; tests replace it. Default: a timer.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+func (p Policy) withDefaults() Policy {
+	if p.MaxAttempts <= 0 {
+		p.MaxAttempts = 5
+	}
+	if p.BaseDelay <= 0 {
+		p.BaseDelay = 200 * time.Millisecond
+	}
+	if p.MaxDelay <= 0 {
+		p.MaxDelay = 30 * time.Second
+	}
+	if p.Sleep == nil {
+		p.Sleep = sleep
+	}
+	return p
+}
+
+// NewTransport wraps base (http.DefaultTransport when nil).
+func NewTransport(base http.RoundTripper, p Policy) http.RoundTripper {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return &transport{base: base, p: p.withDefaults()}
+}
+
+type transport struct {
+	base http.RoundTripper
+	p    Policy
+}
+
+// ErrBodyNotRewindable is returned when a retry is due but the request body
+// cannot be sent again (no GetBody).
+var ErrBodyNotRewindable = errors.New("httpretry: request body cannot be rewound for a retry")
+
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	idempotent := IsIdempotent(req)
+	for attempt := 1; ; attempt++ {
+		r := req
+		if attempt > 1 && req.Body != nil && req.Body != http.NoBody {
+			if req.GetBody == nil {
+				return nil, ErrBodyNotRewindable
+			}
+			body, err := req.GetBody()
+			if err != nil {
+				return nil, err
+			}
+			r = req.Clone(ctx)
+			r.Body = body
+		}
+		resp, err := t.base.RoundTrip(r)
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		if !shouldRetry(status, err, idempotent) || attempt >= t.p.MaxAttempts || ctx.Err() != nil {
+			return resp, err
+		}
+		wait := t.backoff(attempt)
+		if resp != nil {
+			if ra, ok := RetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+				wait = ra
+			}
+		}
+		wait = min(wait, t.p.MaxDelay)
+		// A wait that would outlive the deadline only burns the caller's time:
+		// hand back what we have so the caller can report it.
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			return resp, err
+		}
+		if resp != nil {
+			// Drain a little so the connection can be reused, then drop it.
+			_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+			resp.Body.Close()
+		}
+		if t.p.OnRetry != nil {
+			t.p.OnRetry(req, attempt, status, err, wait)
+		}
+		if serr := t.p.Sleep(ctx, wait); serr != nil {
+			if err == nil {
+				err = serr
+			}
+			return nil, err
+		}
+	}
+}
+
+// backoff is full-jitter exponential: uniform in [d/2, d) with d = base*2^(n-1).
+func (t *transport) backoff(attempt int) time.Duration {
+	d := t.p.BaseDelay << min(attempt-1, 20)
+	if d <= 0 || d > t.p.MaxDelay {
+		d = t.p.MaxDelay
+	}
+	half := d / 2
+	return half + rand.N(d-half+1)
+}
+
+func shouldRetry(status int, err error, idempotent bool) bool {
+	if err != nil {
+		// A cancelled or expired context is the caller's decision, not a fault.
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return false
+		}
+		return idempotent
+	}
+	switch {
+	case status == http.StatusTooManyRequests:
+		return true
+	case status == http.StatusRequestTimeout, status >= 500 && status != http.StatusNotImplemented:
+		return idempotent
+	}
+	return false
+}
+
+// IsIdempotent follows RFC 9110: GET, HEAD, OPTIONS, TRACE, PUT and DELETE,
+// plus any request carrying an Idempotency-Key the server honours.
+func IsIdempotent(req *http.Request) bool {
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return req.Header.Get("Idempotency-Key") != ""
+}
+
+// RetryAfter parses a Retry-After value: delay-seconds or an HTTP date.
+func RetryAfter(v string, now time.Time) (time.Duration, bool) {
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.Atoi(v); err == nil {
+		if secs < 0 {
+			return 0, false
+		}
+		secs = min(secs, 1<<30) // far beyond any MaxDelay; avoids Duration overflow
+		return time.Duration(secs) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-tm.C:
+		return nil
+	}
+}

@@ -1,0 +1,158 @@
+package httpretry
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestRoundTrip(t *testing.T) {
+	tests := []struct {
+		name         string
+		method       string
+		statuses     []int // answers in order; the last repeats
+		retryAfter   string
+		wantAttempts int
+		wantStatus   int
+		wantWait     time.Duration // first wait, when exact (Retry-After)
+	}{
+		{"200 once", "GET", []int{200}, "", 1, 200, 0},
+		{"429 then 200 on POST", "POST", []int{429, 200}, "", 2, 200, 0},
+		{"429 honours Retry-After seconds", "POST", []int{429, 200}, "3", 2, 200, 3 * time.Second},
+		{"503 retried on GET", "GET", []int{503, 503, 200}, "", 3, 200, 0},
+		{"503 not retried on POST", "POST", []int{503, 200}, "", 1, 503, 0},
+		{"408 retried on PUT", "PUT", []int{408, 200}, "", 2, 200, 0},
+		{"501 never retried", "GET", []int{501, 200}, "", 1, 501, 0},
+		{"400 not retried", "GET", []int{400, 200}, "", 1, 400, 0},
+		{"attempts bounded", "GET", []int{500}, "", 4, 500, 0},
+		{"Retry-After capped", "GET", []int{429, 200}, "3600", 2, 200, 10 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var n atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				i := int(n.Add(1)) - 1
+				body, _ := io.ReadAll(r.Body)
+				if r.Method == "POST" && string(body) != "payload" {
+					t.Errorf("attempt %d: body %q, want the original body again", i+1, body)
+				}
+				st := tt.statuses[min(i, len(tt.statuses)-1)]
+				if tt.retryAfter != "" {
+					w.Header().Set("Retry-After", tt.retryAfter)
+				}
+				w.WriteHeader(st)
+			}))
+			defer srv.Close()
+			var waits []time.Duration
+			c := &http.Client{Transport: NewTransport(nil, Policy{
+				MaxAttempts: 4, MaxDelay: 10 * time.Second,
+				Sleep: func(ctx context.Context, d time.Duration) error { waits = append(waits, d); return nil },
+			})}
+			req, _ := http.NewRequest(tt.method, srv.URL, strings.NewReader("payload"))
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.wantStatus || int(n.Load()) != tt.wantAttempts {
+				t.Fatalf("status %d after %d attempts, want %d after %d", resp.StatusCode, n.Load(), tt.wantStatus, tt.wantAttempts)
+			}
+			if tt.wantWait != 0 && (len(waits) == 0 || waits[0] != tt.wantWait) {
+				t.Fatalf("waits %v, want first %v", waits, tt.wantWait)
+			}
+		})
+	}
+}
+
+func TestDeadlineStopsRetrying(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.Header().Set("Retry-After", "5")
+		w.WriteHeader(429)
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	c := &http.Client{Transport: NewTransport(nil, Policy{MaxAttempts: 10})}
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL, nil)
+	start := time.Now()
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 429 || n.Load() != 1 || time.Since(start) > 900*time.Millisecond {
+		t.Fatalf("got %d after %d attempts in %v; want the 429 back at once when Retry-After outlives the deadline", resp.StatusCode, n.Load(), time.Since(start))
+	}
+}
+
+func TestConnectionErrors(t *testing.T) {
+	for _, method := range []string{"GET", "POST"} {
+		t.Run(method, func(t *testing.T) {
+			var n atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if n.Add(1) == 1 {
+					conn, _, _ := w.(http.Hijacker).Hijack()
+					conn.Close()
+					return
+				}
+				w.WriteHeader(200)
+			}))
+			defer srv.Close()
+			tr := &http.Transport{DisableKeepAlives: true}
+			c := &http.Client{Transport: NewTransport(tr, Policy{Sleep: func(context.Context, time.Duration) error { return nil }})}
+			req, _ := http.NewRequest(method, srv.URL, nil)
+			resp, err := c.Do(req)
+			if method == "GET" {
+				if err != nil || resp.StatusCode != 200 || n.Load() != 2 {
+					t.Fatalf("GET: err %v after %d attempts, want a retried success", err, n.Load())
+				}
+				resp.Body.Close()
+				return
+			}
+			if err == nil || n.Load() != 1 {
+				t.Fatalf("POST: err %v after %d attempts, want the error with no retry", err, n.Load())
+			}
+		})
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"", 0, false},
+		{"0", 0, true},
+		{"7", 7 * time.Second, true},
+		{"-1", 0, false},
+		{"soon", 0, false},
+		{"Sun, 22 Nov 2026 10:00:30 GMT", 30 * time.Second, true},
+		{"Sun, 22 Nov 2026 09:00:00 GMT", 0, true},
+	}
+	for _, tt := range tests {
+		got, ok := RetryAfter(tt.in, now)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("RetryAfter(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func FuzzRetryAfter(f *testing.F) {
+	for _, s := range []string{"", "1", "-5", "Sun, 22 Nov 2026 10:00:30 GMT", "99999999999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if d, ok := RetryAfter(s, time.Now()); ok && d < 0 {
+			t.Fatalf("negative wait %v for %q", d, s)
+		}
+	})
+}
