@@ -1,0 +1,177 @@
+// Package acronis is a small client for the Acronis Cyber Platform: token
+// handling, one error type for every error shape, retries and cursor paging,
+// and one file per resource family.
+package acronis
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/acp-serverless/acp-serverless/shared/httpretry"
+)
+
+// DefaultUserAgent follows Acronis's request that integrations name
+// themselves: <product>/<version> <comment>.
+const DefaultUserAgent = "acp-serverless/1.0 (MSP automation on AWS Lambda)"
+
+// HTTPOptions shape the HTTP client every Acronis call goes through.
+type HTTPOptions struct {
+	UserAgent string
+	Retry     httpretry.Policy
+	// Base is the innermost transport; nil means a tuned http.Transport.
+	Base http.RoundTripper
+}
+
+// NewHTTPClient returns a client with connect/TLS/header timeouts, retries
+// and a User-Agent on every request. It has no overall timeout: streams of
+// large reports may take minutes; each call is bounded by its context.
+func NewHTTPClient(o HTTPOptions) *http.Client {
+	base := o.Base
+	if base == nil {
+		base = &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ResponseHeaderTimeout: 60 * time.Second,
+			ExpectContinueTimeout: time.Second,
+			IdleConnTimeout:       90 * time.Second,
+			MaxIdleConnsPerHost:   64,
+			ForceAttemptHTTP2:     true,
+		}
+	}
+	ua := o.UserAgent
+	if ua == "" {
+		ua = DefaultUserAgent
+	}
+	return &http.Client{Transport: userAgent{ua: ua, next: httpretry.NewTransport(base, o.Retry)}}
+}
+
+type userAgent struct {
+	ua   string
+	next http.RoundTripper
+}
+
+func (u userAgent) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Header.Get("User-Agent") == "" {
+		r = r.Clone(r.Context())
+		r.Header.Set("User-Agent", u.ua)
+	}
+	return u.next.RoundTrip(r)
+}
+
+// Client calls the platform with a bearer token from its TokenSource.
+type Client struct {
+	base   string
+	http   *http.Client
+	tokens TokenSource
+}
+
+// NewClient checks baseURL (the data centre, e.g. https://eu2-cloud.acronis.com).
+func NewClient(baseURL string, tokens TokenSource, hc *http.Client) (*Client, error) {
+	if err := CheckBaseURL(baseURL); err != nil {
+		return nil, fmt.Errorf("acronis: base URL: %w", err)
+	}
+	if tokens == nil {
+		return nil, errors.New("acronis: token source is nil")
+	}
+	if hc == nil {
+		hc = NewHTTPClient(HTTPOptions{})
+	}
+	return &Client{base: strings.TrimRight(baseURL, "/"), http: hc, tokens: tokens}, nil
+}
+
+// BaseURL is the data centre this client talks to.
+func (c *Client) BaseURL() string { return c.base }
+
+// Do sends a JSON request (in may be nil) and decodes a JSON answer into out
+// (which may be nil). Any non-2xx becomes an *APIError. A 401 invalidates the
+// token and the call is retried once with a fresh one.
+func (c *Client) Do(ctx context.Context, method, path string, query url.Values, in, out any) error {
+	resp, err := c.send(ctx, method, path, query, in, "application/json")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("acronis: %s %s: decode response: %w", method, path, err)
+	}
+	return nil
+}
+
+// Stream sends a request and returns the open 2xx response for the caller to
+// read and close (report downloads). Non-2xx becomes an *APIError.
+func (c *Client) Stream(ctx context.Context, method, path string, query url.Values, header http.Header) (*http.Response, error) {
+	return c.sendHeader(ctx, method, path, query, nil, "", header)
+}
+
+func (c *Client) send(ctx context.Context, method, path string, query url.Values, in any, accept string) (*http.Response, error) {
+	return c.sendHeader(ctx, method, path, query, in, accept, nil)
+}
+
+func (c *Client) sendHeader(ctx context.Context, method, path string, query url.Values, in any, accept string, header http.Header) (*http.Response, error) {
+	var body []byte
+	if in != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
+			return nil, fmt.Errorf("acronis: %s %s: encode request: %w", method, path, err)
+		}
+	}
+	u := c.base + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	for attempt := 0; ; attempt++ {
+		tok, err := c.tokens.Token(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("acronis: %s %s: get token: %w", method, path, err)
+		}
+		var rd io.Reader
+		if body != nil {
+			rd = bytes.NewReader(body)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, u, rd)
+		if err != nil {
+			return nil, fmt.Errorf("acronis: %s %s: %w", method, path, err)
+		}
+		for k, v := range header {
+			req.Header[k] = v
+		}
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
+		resp, err := c.http.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("acronis: %s %s: %w", method, path, redactURLError(err))
+		}
+		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
+			// The token may have been revoked or expired early: one fresh try.
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+			resp.Body.Close()
+			if inv, ok := c.tokens.(Invalidator); ok {
+				inv.Invalidate(tok)
+			}
+			continue
+		}
+		if resp.StatusCode/100 != 2 {
+			return nil, readError(resp, method, path)
+		}
+		return resp, nil
+	}
+}
