@@ -23,7 +23,9 @@ type Token struct {
 }
 
 // String and LogValue keep the token itself out of any output.
-func (t Token) String() string { return "Token{expires_at=" + t.ExpiresAt.UTC().Format(time.RFC3339) + "}" }
+func (t Token) String() string {
+	return "Token{expires_at=" + t.ExpiresAt.UTC().Format(time.RFC3339) + "}"
+}
 
 // LogValue implements slog.LogValuer.
 func (t Token) LogValue() slog.Value {
