@@ -65,6 +65,7 @@ type Server struct {
 	rng      *rand.Rand
 	faults   Faults
 	limiter  *rate.Limiter
+	logMu    sync.Mutex // separate: handlers answer while holding mu
 	log      []Request
 	clients  map[string]*apiClient // by client_id
 	users    map[string]*user      // by login (case-insensitive)
@@ -165,16 +166,16 @@ func (s *Server) setFaultsLocked(f Faults) {
 
 // Requests returns a copy of the request log.
 func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
 	return append([]Request(nil), s.log...)
 }
 
 // CountRequests counts logged requests with this method ("" = any) whose path
-// starts with prefix and whose status is not an injected fault.
+// starts with prefix, whatever their answer.
 func (s *Server) CountRequests(method, prefix string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
 	n := 0
 	for _, r := range s.log {
 		if (method == "" || r.Method == method) && strings.HasPrefix(r.Path, prefix) {
@@ -186,9 +187,9 @@ func (s *Server) CountRequests(method, prefix string) int {
 
 // ResetLog empties the request log.
 func (s *Server) ResetLog() {
-	s.mu.Lock()
+	s.logMu.Lock()
 	s.log = nil
-	s.mu.Unlock()
+	s.logMu.Unlock()
 }
 
 // ExpireTokens makes every issued token expire now (a token that dies mid-run).
@@ -231,39 +232,48 @@ func (s *Server) routes() {
 	})
 }
 
+// statusRecorder logs the request when its status is decided, before any
+// byte reaches the client, so a test that has its answer sees it logged.
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
+	logged func(status int)
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
 	if r.status == 0 {
 		r.status = code
+		r.logged(code)
 	}
 	r.ResponseWriter.WriteHeader(code)
 }
 
 func (r *statusRecorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
-		r.status = http.StatusOK
+		r.WriteHeader(http.StatusOK)
 	}
 	return r.ResponseWriter.Write(b)
 }
 
 func (r *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if r.status == 0 {
+		r.status = -1 // dropped
+		r.logged(-1)
+	}
 	return r.ResponseWriter.(http.Hijacker).Hijack()
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	rec := &statusRecorder{ResponseWriter: w}
-	defer func() {
-		st := rec.status
-		if st == 0 {
-			st = -1 // dropped
-		}
-		s.mu.Lock()
+	rec := &statusRecorder{ResponseWriter: w, logged: func(st int) {
+		s.logMu.Lock()
 		s.log = append(s.log, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Status: st, At: time.Now()})
-		s.mu.Unlock()
+		s.logMu.Unlock()
+	}}
+	defer func() {
+		if rec.status == 0 { // handler wrote nothing, or the client went away
+			rec.status = -1
+			rec.logged(-1)
+		}
 	}()
 	if s.injectFault(rec, r) {
 		return
