@@ -224,9 +224,8 @@ func TestTenantLifecycle(t *testing.T) {
 
 func TestSimulatorRejects(t *testing.T) {
 	sim := acronistest.NewServer(t, acronistest.Config{})
-	c, src := newClient(t, sim)
+	_, src := newClient(t, sim)
 	tok, _ := src.Token(context.Background())
-	_ = c
 	tests := []struct {
 		name, method, path, ctype, auth, body string
 		want                                  int
@@ -352,8 +351,6 @@ func TestListTenantsRejectsBadFilter(t *testing.T) {
 
 func TestUserAgentSent(t *testing.T) {
 	var got atomic.Value
-	srv := http.Server{}
-	_ = srv
 	sim := acronistest.NewServer(t, acronistest.Config{})
 	c, _ := newClient(t, sim)
 	base := acronis.NewHTTPClient(acronis.HTTPOptions{Base: roundTripFunc(func(r *http.Request) (*http.Response, error) {

@@ -11,28 +11,32 @@ import (
 
 // tenant is the simulator's record; its JSON is the spec's `tenant` schema.
 type tenant struct {
-	ID          string          `json:"id"`
-	Version     int64           `json:"version"`
-	CreatedAt   string          `json:"created_at"`
-	UpdatedAt   string          `json:"updated_at"`
-	DeletedAt   *string         `json:"deleted_at"`
-	Name        string          `json:"name"`
-	CustomerTyp string          `json:"customer_type"`
-	ParentID    string          `json:"parent_id"`
-	Kind        string          `json:"kind"`
-	Contact     json.RawMessage `json:"contact"`
-	Contacts    []any           `json:"contacts"`
-	Enabled     bool            `json:"enabled"`
-	CustomerID  *string         `json:"customer_id"`
-	BrandID     *int            `json:"brand_id"`
-	BrandOn     bool            `json:"brand_enabled"`
-	InternalTag *string         `json:"internal_tag"`
-	Language    string          `json:"language"`
-	HasChildren bool            `json:"has_children"`
-	UpdateLock  map[string]any  `json:"update_lock"`
-	Ancestral   bool            `json:"ancestral_access"`
-	MFAStatus   string          `json:"mfa_status"`
-	PricingMode string          `json:"pricing_mode"`
+	ID          string         `json:"id"`
+	Version     int64          `json:"version"`
+	CreatedAt   string         `json:"created_at"`
+	UpdatedAt   string         `json:"updated_at"`
+	DeletedAt   *string        `json:"deleted_at"`
+	Name        string         `json:"name"`
+	CustomerTyp string         `json:"customer_type"`
+	ParentID    string         `json:"parent_id"`
+	Kind        string         `json:"kind"`
+	Contact     map[string]any `json:"contact"`
+	Contacts    []any          `json:"contacts"`
+	Offering    []any          `json:"offering_items"`
+	BrandUUID   string         `json:"brand_uuid"`
+	Barrier     int            `json:"barrier"`
+	DefaultIDP  string         `json:"default_idp_id"`
+	Enabled     bool           `json:"enabled"`
+	CustomerID  *string        `json:"customer_id"`
+	BrandID     *int           `json:"brand_id"`
+	BrandOn     bool           `json:"brand_enabled"`
+	InternalTag *string        `json:"internal_tag"`
+	Language    string         `json:"language"`
+	HasChildren bool           `json:"has_children"`
+	UpdateLock  map[string]any `json:"update_lock"`
+	Ancestral   bool           `json:"ancestral_access"`
+	MFAStatus   string         `json:"mfa_status"`
+	PricingMode string         `json:"pricing_mode"`
 
 	// Legacy numeric id: usage items and policy contexts carry it.
 	LegacyID int64 `json:"-"`
@@ -109,10 +113,12 @@ func (s *Server) newTenantLocked(name, kind, parent, customerID string) *tenant 
 	now := stamp(s.cfg.Now())
 	t := &tenant{
 		ID: newUUID(s.rng), Version: 1, CreatedAt: now, UpdatedAt: now, Name: name, CustomerTyp: "default",
-		ParentID: parent, Kind: kind, Contact: json.RawMessage(`{}`), Contacts: []any{}, Enabled: true,
+		ParentID: parent, Kind: kind, Contacts: []any{}, Offering: []any{}, Enabled: true,
+		BrandUUID: newUUID(s.rng), DefaultIDP: newUUID(s.rng),
 		Language: "en", UpdateLock: map[string]any{"enabled": false, "owner_id": nil}, Ancestral: true,
 		MFAStatus: "disabled", PricingMode: "production", LegacyID: int64(len(s.tenants) + 1000),
 	}
+	t.Contact = map[string]any{"id": newUUID(s.rng), "created_at": now, "updated_at": now, "types": []any{}, "email": "", "firstname": "", "lastname": ""}
 	if kind == "customer" {
 		t.PricingMode = "trial" // customers start in trial
 	}
@@ -296,10 +302,13 @@ func (s *Server) handleListTenants(w http.ResponseWriter, r *http.Request, auth 
 
 func lod(t *tenant, level string) any {
 	switch level {
-	case "stamps":
-		return map[string]any{"id": t.ID, "version": t.Version}
-	case "basic":
-		return map[string]any{"id": t.ID, "version": t.Version, "name": t.Name, "kind": t.Kind, "parent_id": t.ParentID, "enabled": t.Enabled}
+	case "stamps", "basic":
+		m := map[string]any{"id": t.ID, "parent_id": t.ParentID, "version": t.Version, "created_at": t.CreatedAt,
+			"updated_at": t.UpdatedAt, "deleted_at": t.DeletedAt, "contacts": []any{}, "offering_items": []any{}}
+		if level == "basic" {
+			m["name"], m["kind"], m["enabled"] = t.Name, t.Kind, t.Enabled
+		}
+		return m
 	}
 	cp := *t
 	return &cp
@@ -375,14 +384,14 @@ func (s *Server) nameTakenLocked(name, except string) bool {
 
 func (s *Server) handleCreateTenant(w http.ResponseWriter, r *http.Request, auth tokenInfo) {
 	var body struct {
-		Name        string          `json:"name"`
-		ParentID    string          `json:"parent_id"`
-		Kind        string          `json:"kind"`
-		Contact     json.RawMessage `json:"contact"`
-		Enabled     *bool           `json:"enabled"`
-		CustomerID  *string         `json:"customer_id"`
-		InternalTag *string         `json:"internal_tag"`
-		Language    string          `json:"language"`
+		Name        string         `json:"name"`
+		ParentID    string         `json:"parent_id"`
+		Kind        string         `json:"kind"`
+		Contact     map[string]any `json:"contact"`
+		Enabled     *bool          `json:"enabled"`
+		CustomerID  *string        `json:"customer_id"`
+		InternalTag *string        `json:"internal_tag"`
+		Language    string         `json:"language"`
 	}
 	if !DecodeBody(w, r, &body) {
 		return
@@ -421,10 +430,12 @@ func (s *Server) handleCreateTenant(w http.ResponseWriter, r *http.Request, auth
 	if body.CustomerID != nil {
 		cid = *body.CustomerID
 	}
-	t := s.newTenantLocked(body.Name, body.Kind, body.ParentID, cid)
-	if len(body.Contact) > 0 {
-		t.Contact = body.Contact
+	if msg := checkContact(body.Contact); msg != "" {
+		WriteError(w, http.StatusBadRequest, "BadRequest", msg, "")
+		return
 	}
+	t := s.newTenantLocked(body.Name, body.Kind, body.ParentID, cid)
+	mergeContact(t.Contact, body.Contact)
 	if body.Enabled != nil {
 		t.Enabled = *body.Enabled
 	}
@@ -438,14 +449,14 @@ func (s *Server) handleCreateTenant(w http.ResponseWriter, r *http.Request, auth
 
 func (s *Server) handleUpdateTenant(w http.ResponseWriter, r *http.Request, auth tokenInfo) {
 	var body struct {
-		Version     *int64          `json:"version"`
-		Name        *string         `json:"name"`
-		Enabled     *bool           `json:"enabled"`
-		CustomerID  *string         `json:"customer_id"`
-		InternalTag *string         `json:"internal_tag"`
-		Language    *string         `json:"language"`
-		Contact     json.RawMessage `json:"contact"`
-		UpdateLock  map[string]any  `json:"update_lock"`
+		Version     *int64         `json:"version"`
+		Name        *string        `json:"name"`
+		Enabled     *bool          `json:"enabled"`
+		CustomerID  *string        `json:"customer_id"`
+		InternalTag *string        `json:"internal_tag"`
+		Language    *string        `json:"language"`
+		Contact     map[string]any `json:"contact"`
+		UpdateLock  map[string]any `json:"update_lock"`
 	}
 	if !DecodeBody(w, r, &body) {
 		return
@@ -483,6 +494,10 @@ func (s *Server) handleUpdateTenant(w http.ResponseWriter, r *http.Request, auth
 		WriteError(w, http.StatusBadRequest, "BadRequest", "internal_tag is longer than 256 characters", "")
 		return
 	}
+	if msg := checkContact(body.Contact); msg != "" {
+		WriteError(w, http.StatusBadRequest, "BadRequest", msg, "")
+		return
+	}
 	if body.Enabled != nil {
 		t.Enabled = *body.Enabled
 	}
@@ -495,8 +510,9 @@ func (s *Server) handleUpdateTenant(w http.ResponseWriter, r *http.Request, auth
 	if body.Language != nil {
 		t.Language = *body.Language
 	}
-	if len(body.Contact) > 0 {
-		t.Contact = body.Contact
+	if body.Contact != nil {
+		mergeContact(t.Contact, body.Contact)
+		t.Contact["updated_at"] = stamp(s.cfg.Now())
 	}
 	if body.UpdateLock != nil {
 		t.UpdateLock = map[string]any{"enabled": body.UpdateLock["enabled"] == true, "owner_id": nil}
@@ -549,4 +565,57 @@ func isUUID(s string) bool {
 		}
 	}
 	return true
+}
+
+// contactPut's properties (additionalProperties: false in the spec).
+var contactFields = map[string]bool{
+	"tenant_id": true, "user_id": true, "types": true, "email": true, "address1": true, "address2": true,
+	"country": true, "state": true, "city": true, "zipcode": true, "phone": true, "firstname": true,
+	"lastname": true, "title": true, "website": true, "industry": true, "organization_size": true,
+	"email_confirmed": true, "aan": true, "language": true, "fax": true,
+}
+
+var contactTypes = map[string]bool{"legal": true, "primary": true, "billing": true, "technical": true, "management": true}
+
+// checkContact validates a contactPut object; "" means fine.
+func checkContact(c map[string]any) string {
+	for k, v := range c {
+		if !contactFields[k] {
+			return "contact: unknown field " + k
+		}
+		switch k {
+		case "email":
+			e, ok := v.(string)
+			if !ok || e != "" && !strings.Contains(e, "@") {
+				return "contact.email: not an e-mail address"
+			}
+		case "types":
+			a, ok := v.([]any)
+			if !ok || len(a) == 0 {
+				return "contact.types: a non-empty list"
+			}
+			for _, ty := range a {
+				if s, _ := ty.(string); !contactTypes[s] {
+					return fmt.Sprintf("contact.types: unknown type %v", ty)
+				}
+			}
+		case "email_confirmed":
+			if _, ok := v.(bool); !ok {
+				return "contact.email_confirmed: a boolean"
+			}
+		default:
+			if _, ok := v.(string); !ok && v != nil {
+				return "contact." + k + ": a string"
+			}
+		}
+	}
+	return ""
+}
+
+func mergeContact(dst, src map[string]any) {
+	for k, v := range src {
+		if k != "tenant_id" && k != "user_id" && k != "language" && k != "fax" {
+			dst[k] = v
+		}
+	}
 }
