@@ -1,0 +1,65 @@
+// Package objstore writes the project's output objects: S3 in Lambda, a
+// local folder with the same key layout in the demo. Bodies are streamed;
+// nothing here holds a whole object in memory.
+package objstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+)
+
+// ErrExists is returned by PutIfAbsent when the key is already taken.
+var ErrExists = errors.New("object already exists")
+
+// ErrNotFound is returned by Get for a missing key.
+var ErrNotFound = errors.New("object not found")
+
+// PutOptions describe an object.
+type PutOptions struct {
+	ContentType     string
+	ContentEncoding string
+	Metadata        map[string]string
+}
+
+// Store is what the jobs write to and read back from.
+type Store interface {
+	// Put streams r to key. A failed Put leaves no object under key.
+	Put(ctx context.Context, key string, r io.Reader, o PutOptions) error
+	// PutIfAbsent writes only when key does not exist yet (ErrExists otherwise).
+	PutIfAbsent(ctx context.Context, key string, r io.Reader, o PutOptions) error
+	// Get opens an object (ErrNotFound when missing).
+	Get(ctx context.Context, key string) (io.ReadCloser, error)
+	// List yields the keys under prefix in lexical order.
+	List(ctx context.Context, prefix string) iter.Seq2[string, error]
+}
+
+// CheckKey rejects keys that would escape a prefix or a local folder.
+func CheckKey(key string) error {
+	switch {
+	case key == "":
+		return errors.New("objstore: empty key")
+	case key[0] == '/':
+		return fmt.Errorf("objstore: key %q: must not start with /", key)
+	}
+	for _, part := range splitKey(key) {
+		if part == ".." || part == "." || part == "" {
+			return fmt.Errorf("objstore: key %q: empty, . or .. segment", key)
+		}
+	}
+	return nil
+}
+
+func splitKey(k string) []string {
+	var parts []string
+	start := 0
+	for i := 0; i < len(k); i++ {
+		if k[i] == '/' {
+			parts = append(parts, k[start:i])
+			start = i + 1
+		}
+	}
+	return append(parts, k[start:])
+}
