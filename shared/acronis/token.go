@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/acp-serverless/acp-serverless/shared/httpretry"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -137,7 +138,8 @@ type ClientCredentials struct {
 // Token asks the token endpoint for a new token.
 func (c *ClientCredentials) Token(ctx context.Context) (Token, error) {
 	form := url.Values{"grant_type": {"client_credentials"}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Creds.BaseURL+TokenPath, strings.NewReader(form.Encode()))
+	// Minting has no side effect beyond a new token: safe to retry on 5xx.
+	req, err := http.NewRequestWithContext(httpretry.Idempotent(ctx), http.MethodPost, c.Creds.BaseURL+TokenPath, strings.NewReader(form.Encode()))
 	if err != nil {
 		return Token{}, fmt.Errorf("acronis token: build request: %w", err)
 	}

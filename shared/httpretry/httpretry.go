@@ -139,9 +139,20 @@ func shouldRetry(status int, err error, idempotent bool) bool {
 	return false
 }
 
+type idempotentKey struct{}
+
+// Idempotent marks requests made with the returned context as safe to repeat
+// although their method is not (a POST that mints a token, a search).
+func Idempotent(ctx context.Context) context.Context {
+	return context.WithValue(ctx, idempotentKey{}, true)
+}
+
 // IsIdempotent follows RFC 9110: GET, HEAD, OPTIONS, TRACE, PUT and DELETE,
-// plus any request carrying an Idempotency-Key the server honours.
+// plus requests marked with Idempotent or carrying an Idempotency-Key.
 func IsIdempotent(req *http.Request) bool {
+	if v, _ := req.Context().Value(idempotentKey{}).(bool); v {
+		return true
+	}
 	switch req.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
 		return true

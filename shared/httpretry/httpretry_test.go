@@ -69,6 +69,23 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+func TestIdempotentMark(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			w.WriteHeader(503)
+		}
+	}))
+	defer srv.Close()
+	c := &http.Client{Transport: NewTransport(nil, Policy{Sleep: func(context.Context, time.Duration) error { return nil }})}
+	req, _ := http.NewRequestWithContext(Idempotent(context.Background()), "POST", srv.URL, strings.NewReader("x"))
+	resp, err := c.Do(req)
+	if err != nil || resp.StatusCode != 200 || n.Load() != 2 {
+		t.Fatalf("marked POST: %v after %d attempts, want 200 after 2", err, n.Load())
+	}
+	resp.Body.Close()
+}
+
 func TestDeadlineStopsRetrying(t *testing.T) {
 	var n atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,90 @@
+// Package lambdafn holds what every function's main shares: a JSON slog
+// logger that carries the Lambda request id, required environment variables,
+// and a handler wrapper that logs each invocation's outcome itself (errors
+// that aws-lambda-go logs are not structured).
+package lambdafn
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+)
+
+// Logger writes JSON lines to w at AWS_LAMBDA_LOG_LEVEL (default INFO).
+func Logger(w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(os.Getenv("AWS_LAMBDA_LOG_LEVEL"))); err != nil {
+		lvl = slog.LevelInfo
+	}
+	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl, ReplaceAttr: lambdacontext.ReplaceAttr})
+	return slog.New(requestID{h})
+}
+
+type requestID struct{ slog.Handler }
+
+func (h requestID) Handle(ctx context.Context, r slog.Record) error {
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		r.AddAttrs(slog.String("requestId", lc.AwsRequestID))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h requestID) WithAttrs(a []slog.Attr) slog.Handler { return requestID{h.Handler.WithAttrs(a)} }
+func (h requestID) WithGroup(n string) slog.Handler      { return requestID{h.Handler.WithGroup(n)} }
+
+// Env reads required variables; the error names every one that is missing.
+func Env(getenv func(string) string, names ...string) (map[string]string, error) {
+	out := make(map[string]string, len(names))
+	var missing []string
+	for _, n := range names {
+		v := strings.TrimSpace(getenv(n))
+		if v == "" {
+			missing = append(missing, n)
+		}
+		out[n] = v
+	}
+	if len(missing) > 0 {
+		return out, fmt.Errorf("configuration: environment variable(s) %s not set", strings.Join(missing, ", "))
+	}
+	return out, nil
+}
+
+// Handle wraps a handler: it logs the outcome and duration of each invocation
+// and returns the handler's result unchanged.
+func Handle[In, Out any](log *slog.Logger, name string, h func(context.Context, In) (Out, error)) func(context.Context, In) (Out, error) {
+	return func(ctx context.Context, in In) (Out, error) {
+		start := time.Now()
+		out, err := h(ctx, in)
+		if err != nil {
+			log.ErrorContext(ctx, "invocation failed", "function", name, "duration_ms", time.Since(start).Milliseconds(), "error", err.Error())
+			return out, err
+		}
+		log.InfoContext(ctx, "invocation done", "function", name, "duration_ms", time.Since(start).Milliseconds())
+		return out, nil
+	}
+}
+
+// Start builds the handler once, at cold start, and serves invocations. When
+// building fails (missing variable, unreadable config), every invocation
+// returns that error, logged: the cause shows in the function's result and
+// logs instead of as an opaque init crash loop.
+func Start[In, Out any](name string, build func(ctx context.Context, log *slog.Logger) (func(context.Context, In) (Out, error), error)) {
+	log := Logger(os.Stdout)
+	h, err := build(context.Background(), log)
+	if err != nil {
+		log.Error("cold start failed", "function", name, "error", err.Error())
+		initErr := fmt.Errorf("%s: %w", name, err)
+		h = func(context.Context, In) (Out, error) {
+			var zero Out
+			return zero, initErr
+		}
+	}
+	lambda.Start(Handle(log, name, h))
+}

@@ -1,0 +1,173 @@
+// Package tokenrefresh keeps a fresh Acronis access token in Secrets Manager.
+// Only the token-refresh function reads the API client's secret; every other
+// function reads the token secret through SecretSource and, when the token
+// there is missing, expiring or rejected, asks token-refresh for a new one
+// instead of minting its own (one writer, one version stream).
+package tokenrefresh
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/acp-serverless/acp-serverless/shared/acronis"
+	"github.com/acp-serverless/acp-serverless/shared/secrets"
+)
+
+// StoredToken is the token secret's value.
+type StoredToken struct {
+	AccessToken string    `json:"access_token"`
+	ExpiresAt   time.Time `json:"expires_at"`
+	BaseURL     string    `json:"base_url"`
+}
+
+// ParseStoredToken decodes and checks the token secret. Errors name the field.
+func ParseStoredToken(b []byte) (StoredToken, error) {
+	var t StoredToken
+	if err := json.Unmarshal(b, &t); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return StoredToken{}, fmt.Errorf("token secret: invalid JSON at byte %d", se.Offset)
+		}
+		return StoredToken{}, errors.New("token secret: not an object with access_token, expires_at (RFC 3339), base_url")
+	}
+	switch {
+	case t.AccessToken == "":
+		return StoredToken{}, errors.New("token secret: field \"access_token\": missing")
+	case t.ExpiresAt.IsZero():
+		return StoredToken{}, errors.New("token secret: field \"expires_at\": missing")
+	}
+	if err := acronis.CheckBaseURL(t.BaseURL); err != nil {
+		return StoredToken{}, fmt.Errorf("token secret: field \"base_url\": %w", err)
+	}
+	return t, nil
+}
+
+// Token converts to the client's token type.
+func (t StoredToken) Token() acronis.Token {
+	return acronis.Token{AccessToken: t.AccessToken, ExpiresAt: t.ExpiresAt}
+}
+
+// Fingerprint names a token in requests and logs without revealing it.
+func Fingerprint(accessToken string) string {
+	sum := sha256.Sum256([]byte(accessToken))
+	return hex.EncodeToString(sum[:8])
+}
+
+// Request is the function's input: {} on schedule, {"force": true} by hand.
+// Rejected is the fingerprint of a token a caller saw refused with 401: it
+// forces a refresh only while that token is still the stored one, so many
+// callers reporting the same token cause one refresh.
+type Request struct {
+	Force    bool   `json:"force,omitempty"`
+	Rejected string `json:"rejected,omitempty"`
+}
+
+// Result is the function's output.
+type Result struct {
+	Refreshed   bool      `json:"refreshed"`
+	Reason      string    `json:"reason"`
+	ExpiresAt   time.Time `json:"expires_at"`
+	Fingerprint string    `json:"token_fingerprint"`
+	BaseURL     string    `json:"base_url"`
+}
+
+// DefaultMargin: the schedule runs every 30 minutes and a job may run 15
+// minutes on the token it read, so a token with under an hour left is
+// replaced now rather than at the next run.
+const DefaultMargin = 60 * time.Minute
+
+// Refresher is the token-refresh job.
+type Refresher struct {
+	Secrets        secrets.Store
+	ClientSecretID string
+	TokenSecretID  string
+	HTTP           *http.Client
+	Margin         time.Duration
+	Now            func() time.Time
+	Log            *slog.Logger
+}
+
+func (r *Refresher) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// Run refreshes the stored token when it is missing, malformed, for another
+// data centre, within Margin of expiry, rejected, or when forced. Nothing is
+// written unless a new token was minted, and the write is a single atomic
+// PutSecretValue: readers never see half a secret.
+func (r *Refresher) Run(ctx context.Context, req Request) (Result, error) {
+	log := r.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	margin := r.Margin
+	if margin <= 0 {
+		margin = DefaultMargin
+	}
+	if r.ClientSecretID == "" || r.TokenSecretID == "" {
+		return Result{}, errors.New("token refresh: ACRONIS_CLIENT_SECRET_ID and ACRONIS_TOKEN_SECRET_ID must be set")
+	}
+	raw, err := r.Secrets.Get(ctx, r.ClientSecretID)
+	if err != nil {
+		return Result{}, fmt.Errorf("token refresh: read API client secret %s: %w", r.ClientSecretID, err)
+	}
+	creds, err := acronis.ParseCredentials(raw)
+	if err != nil {
+		return Result{}, fmt.Errorf("token refresh: API client secret %s: %w", r.ClientSecretID, err)
+	}
+
+	reason := "forced"
+	if !req.Force {
+		stored, err := r.readStored(ctx)
+		switch {
+		case errors.Is(err, secrets.ErrNotFound):
+			reason = "no token stored yet"
+		case err != nil:
+			reason = "stored token unusable: " + err.Error()
+		case stored.BaseURL != creds.BaseURL:
+			reason = "stored token is for another data centre"
+		case req.Rejected != "" && req.Rejected == Fingerprint(stored.AccessToken):
+			reason = "stored token was rejected by the API"
+		case !stored.Token().ValidFor(r.now(), margin):
+			reason = fmt.Sprintf("stored token expires within %v", margin)
+		default:
+			log.InfoContext(ctx, "token still fresh", "expires_at", stored.ExpiresAt, "token_fingerprint", Fingerprint(stored.AccessToken))
+			return Result{Refreshed: false, Reason: "still valid beyond the margin", ExpiresAt: stored.ExpiresAt,
+				Fingerprint: Fingerprint(stored.AccessToken), BaseURL: stored.BaseURL}, nil
+		}
+	}
+
+	src := &acronis.ClientCredentials{Creds: creds, HTTP: r.HTTP, Now: r.Now}
+	tok, err := src.Token(ctx)
+	if err != nil {
+		return Result{}, fmt.Errorf("token refresh: mint token at %s: %w", creds.BaseURL, err)
+	}
+	out, err := json.Marshal(StoredToken{AccessToken: tok.AccessToken, ExpiresAt: tok.ExpiresAt, BaseURL: creds.BaseURL})
+	if err != nil {
+		return Result{}, fmt.Errorf("token refresh: encode token: %w", err)
+	}
+	if err := r.Secrets.Put(ctx, r.TokenSecretID, out); err != nil {
+		return Result{}, fmt.Errorf("token refresh: write token secret %s: %w", r.TokenSecretID, err)
+	}
+	fp := Fingerprint(tok.AccessToken)
+	log.InfoContext(ctx, "token refreshed", "reason", reason, "expires_at", tok.ExpiresAt, "token_fingerprint", fp)
+	return Result{Refreshed: true, Reason: reason, ExpiresAt: tok.ExpiresAt, Fingerprint: fp, BaseURL: creds.BaseURL}, nil
+}
+
+func (r *Refresher) readStored(ctx context.Context) (StoredToken, error) {
+	b, err := r.Secrets.Get(ctx, r.TokenSecretID)
+	if err != nil {
+		return StoredToken{}, err
+	}
+	return ParseStoredToken(b)
+}
