@@ -1,0 +1,66 @@
+# acp-serverless: build, test, demo and benchmarks.
+# `make test` is what CI runs (.ci/run). `make demo` needs no AWS or Acronis account.
+
+# One entry per function directory under functions/.
+FUNCTIONS := token-refresh
+
+GOARCH ?= arm64
+GO_BUILD := CGO_ENABLED=0 GOOS=linux go build -trimpath -tags lambda.norpc -ldflags "-s -w"
+TEST_TIMEOUT ?= 30m
+
+.PHONY: all build test check vet fmt-check lint-template unit bench fuzz demo sim clean
+
+all: build
+
+## build: one Lambda bootstrap per function in bin/<name>/bootstrap (GOARCH=amd64 for this machine)
+build: $(FUNCTIONS:%=bin/%/bootstrap)
+
+bin/%/bootstrap: FORCE
+	GOARCH=$(GOARCH) $(GO_BUILD) -o $@ ./functions/$*
+
+FORCE:
+
+## test: formatting, vet, template lint, then every test (moto_server is started by the tests)
+test: check unit
+
+check: fmt-check vet lint-template
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	go vet ./...
+
+lint-template:
+	cfn-lint template.yaml
+
+unit:
+	go test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+## bench: Go benchmarks (figures quoted in the README come from here)
+bench:
+	go test -run '^$$' -bench . -benchmem -benchtime 1x -count 1 -timeout 60m ./...
+
+## fuzz: a short run of every fuzz target
+fuzz:
+	@for pkg in $$(go list ./...); do \
+	  for f in $$(go test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$f"; go test -run '^$$' -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-15s} $$pkg || exit 1; \
+	  done; \
+	done
+
+## demo: the whole job on this machine: simulators + local stand-ins for S3 and Secrets Manager
+demo:
+	go run ./scripts/demo -out demo-out
+
+## sim: the Acronis simulator on its own (prints its URL and an API client)
+sim:
+	go run ./scripts/sim
+
+clean:
+	rm -rf bin demo-out .aws-sam
+
+# sam build (BuildMethod: makefile) calls build-<LogicalId> with ARTIFACTS_DIR set.
+build-TokenRefreshFunction:
+	GOARCH=arm64 $(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/token-refresh

@@ -1,0 +1,116 @@
+// Command demo runs the whole job on one machine with no AWS and no Acronis
+// account: the simulators, a folder standing in for Secrets Manager and one
+// standing in for the S3 bucket (same key layout). `make demo` runs it.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/acp-serverless/acp-serverless/shared/acronis"
+	"github.com/acp-serverless/acp-serverless/shared/acronis/acronistest"
+	"github.com/acp-serverless/acp-serverless/shared/objstore"
+	"github.com/acp-serverless/acp-serverless/shared/secrets"
+	"github.com/acp-serverless/acp-serverless/shared/tokenrefresh"
+)
+
+// demo is what every step shares: the simulator, the local stores and a
+// client that reads its token the way deployed functions do.
+type demo struct {
+	log            *slog.Logger
+	sim            *acronistest.Server
+	secrets        *secrets.Dir
+	bucket         *objstore.Dir
+	clientSecretID string
+	tokenSecretID  string
+	refresher      *tokenrefresh.Refresher
+	tokens         *tokenrefresh.SecretSource
+	client         *acronis.Client
+}
+
+type step struct {
+	name string
+	run  func(ctx context.Context, d *demo) (any, error)
+}
+
+// steps run in order; each prints what it did.
+var steps = []step{
+	{"token-refresh", runTokenRefresh},
+}
+
+func main() {
+	out := flag.String("out", "demo-out", "folder for the demo's output (bucket/ and secrets/)")
+	verbose := flag.Bool("v", false, "show the functions' JSON logs")
+	flag.Parse()
+	if err := run(context.Background(), *out, *verbose, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "demo failed:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, out string, verbose bool, w io.Writer) error {
+	if err := os.RemoveAll(out); err != nil {
+		return err
+	}
+	logW := io.Discard
+	if verbose {
+		logW = os.Stderr
+	}
+	d := &demo{
+		log:            slog.New(slog.NewJSONHandler(logW, nil)),
+		sim:            acronistest.New(acronistest.Config{Seed: 1}),
+		secrets:        &secrets.Dir{Root: filepath.Join(out, "secrets")},
+		bucket:         &objstore.Dir{Root: filepath.Join(out, "bucket")},
+		clientSecretID: "acronis-api-client",
+		tokenSecretID:  "acronis-token",
+	}
+	d.sim.Start()
+	defer d.sim.Close()
+	d.sim.GenerateTree(3, 5, 2)
+	id, secret := d.sim.AddAPIClient("")
+	creds, _ := json.Marshal(acronis.Credentials{BaseURL: d.sim.URL(), ClientID: id, ClientSecret: secret})
+	if err := d.secrets.Put(ctx, d.clientSecretID, creds); err != nil {
+		return err
+	}
+	hc := acronis.NewHTTPClient(acronis.HTTPOptions{})
+	d.refresher = &tokenrefresh.Refresher{Secrets: d.secrets, ClientSecretID: d.clientSecretID, TokenSecretID: d.tokenSecretID, HTTP: hc, Log: d.log}
+	d.tokens = &tokenrefresh.SecretSource{Secrets: d.secrets, TokenSecretID: d.tokenSecretID,
+		Refresh: func(ctx context.Context, req tokenrefresh.Request) error {
+			_, err := d.refresher.Run(ctx, req)
+			return err
+		}}
+	client, err := acronis.NewClient(d.sim.URL(), d.tokens, hc)
+	if err != nil {
+		return err
+	}
+	d.client = client
+	fmt.Fprintf(w, "Acronis simulator at %s; output in %s/\n", d.sim.URL(), out)
+	for _, s := range steps {
+		start := time.Now()
+		res, err := s.run(ctx, d)
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		b, _ := json.MarshalIndent(res, "  ", "  ")
+		fmt.Fprintf(w, "\n== %s (%v)\n  %s\n", s.name, time.Since(start).Round(time.Millisecond), b)
+	}
+	fmt.Fprintf(w, "\nObjects written under %s/bucket (same keys as in S3):\n", out)
+	for k, err := range d.bucket.List(ctx, "") {
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "  %s\n", k)
+	}
+	return nil
+}
+
+func runTokenRefresh(ctx context.Context, d *demo) (any, error) {
+	return d.refresher.Run(ctx, tokenrefresh.Request{})
+}
