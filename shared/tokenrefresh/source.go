@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
@@ -144,4 +145,14 @@ func (s *SecretSource) Invalidate(rejected acronis.Token) {
 	if c, ok := s.Secrets.(*secrets.Cached); ok {
 		c.Forget(s.TokenSecretID)
 	}
+}
+
+// Client builds an Acronis client for the data centre named in the stored
+// token, with this source as its token source.
+func (s *SecretSource) Client(ctx context.Context, hc *http.Client) (*acronis.Client, error) {
+	t, err := s.Stored(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return acronis.NewClient(t.BaseURL, s, hc)
 }

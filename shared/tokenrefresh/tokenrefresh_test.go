@@ -216,7 +216,7 @@ func TestSecretSource(t *testing.T) {
 			return err
 		},
 	}
-	c, err := acronis.NewClient(e.sim.URL(), src, acronis.NewHTTPClient(fast))
+	c, err := src.Client(ctx, acronis.NewHTTPClient(fast))
 	if err != nil {
 		t.Fatal(err)
 	}
