@@ -283,3 +283,51 @@ func strs(v any) []string {
 	}
 	return out
 }
+
+// Operability lists functions without an Errors and a Throttles alarm, and
+// scheduled functions whose failed async invocations go nowhere.
+func Operability(t *Template) []Finding {
+	alarms := map[string]map[string]bool{} // function logical id -> metric names
+	for _, r := range t.Resources {
+		if r.Type != "AWS::CloudWatch::Alarm" || r.Properties["Namespace"] != "AWS/Lambda" {
+			continue
+		}
+		metric, _ := r.Properties["MetricName"].(string)
+		for _, d := range asList(r.Properties["Dimensions"]) {
+			dm, _ := d.(map[string]any)
+			v, _ := dm["Value"].(map[string]any)
+			if ref, ok := v["Ref"].(string); ok && dm["Name"] == "FunctionName" {
+				if alarms[ref] == nil {
+					alarms[ref] = map[string]bool{}
+				}
+				alarms[ref][metric] = true
+			}
+		}
+	}
+	var out []Finding
+	for name, r := range t.Resources {
+		if r.Type != "AWS::Serverless::Function" {
+			continue
+		}
+		for _, m := range []string{"Errors", "Throttles"} {
+			if !alarms[name][m] {
+				out = append(out, Finding{name, "no " + m + " alarm"})
+			}
+		}
+		events, _ := r.Properties["Events"].(map[string]any)
+		scheduled := false
+		for _, ev := range events {
+			em, _ := ev.(map[string]any)
+			scheduled = scheduled || em["Type"] == "ScheduleV2" || em["Type"] == "Schedule"
+		}
+		if scheduled {
+			cfg, _ := r.Properties["EventInvokeConfig"].(map[string]any)
+			dest, _ := cfg["DestinationConfig"].(map[string]any)
+			if dest["OnFailure"] == nil {
+				out = append(out, Finding{name, "scheduled, but failed async invocations have no OnFailure destination"})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out
+}

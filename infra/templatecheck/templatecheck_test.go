@@ -23,6 +23,41 @@ func TestProjectTemplate(t *testing.T) {
 	for _, f := range ScheduleExpressions(tpl) {
 		t.Error(f)
 	}
+	for _, f := range Operability(tpl) {
+		t.Error(f)
+	}
+}
+
+func TestOperability(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "t.yaml")
+	os.WriteFile(p, []byte(`
+Resources:
+  F:
+    Type: AWS::Serverless::Function
+    Properties:
+      Events:
+        S:
+          Type: ScheduleV2
+          Properties: {ScheduleExpression: rate(1 hour)}
+  FErrors:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      Namespace: AWS/Lambda
+      MetricName: Errors
+      Dimensions: [{Name: FunctionName, Value: !Ref F}]
+`), 0o644)
+	tpl, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range Operability(tpl) {
+		got = append(got, f.String())
+	}
+	want := []string{"F: no Throttles alarm", "F: scheduled, but failed async invocations have no OnFailure destination"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("got %q, want %q", got, want)
+	}
 }
 
 // The checks find what they are there to find.
