@@ -8,7 +8,7 @@ GOARCH ?= arm64
 GO_BUILD := CGO_ENABLED=0 GOOS=linux go build -trimpath -tags lambda.norpc -ldflags "-s -w"
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all build test check vet fmt-check lint-template unit bench fuzz demo sim measure clean
+.PHONY: all build test check vet fmt-check lint-template unit bench fuzz demo demo-moto sim measure clean
 
 all: build
 
@@ -53,6 +53,10 @@ fuzz:
 ## demo: the whole job on this machine: simulators + local stand-ins for S3 and Secrets Manager
 demo:
 	go run ./scripts/demo -out demo-out
+
+## demo-moto: the same against moto_server's Secrets Manager and S3 (started and stopped by the demo)
+demo-moto:
+	go run ./scripts/demo -out demo-out -moto
 
 ## sim: the Acronis simulator on its own (prints its URL and an API client)
 sim:
