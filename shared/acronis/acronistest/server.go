@@ -227,6 +227,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/2/users/me", s.handleUsersMe)
 	s.route("GET /api/2/clients/{id}", s.handleGetClient)
 	s.routesTenants()
+	s.routesUsage()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusNotFound, "NotFound", "no such endpoint: "+r.Method+" "+r.URL.Path, "")
 	})
