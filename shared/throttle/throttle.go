@@ -35,10 +35,14 @@ type Transport struct {
 const DefaultPause = time.Second
 
 // New paces requests to at most rps per second with the given burst (>= 1).
-// next nil means http.DefaultTransport.
+// next nil means a clone of http.DefaultTransport tuned for one busy host.
 func New(next http.RoundTripper, rps float64, burst int) *Transport {
 	if next == nil {
-		next = http.DefaultTransport
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		// Workers share a host: keep their connections instead of redialling.
+		tr.MaxIdleConnsPerHost = 64
+		tr.ResponseHeaderTimeout = 60 * time.Second
+		next = tr
 	}
 	if burst < 1 {
 		burst = 1
