@@ -6,6 +6,7 @@
 package throttle
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"sync"
@@ -24,6 +25,11 @@ type Transport struct {
 	max  rate.Limit
 	min  rate.Limit
 	now  func() time.Time
+
+	strict bool // burst 1: also keep actual departures 1/rate apart
+
+	spaceMu  sync.Mutex
+	lastSent time.Time
 
 	mu          sync.Mutex
 	pausedUntil time.Time
@@ -48,7 +54,7 @@ func New(next http.RoundTripper, rps float64, burst int) *Transport {
 		burst = 1
 	}
 	max := rate.Limit(rps)
-	return &Transport{next: next, lim: rate.NewLimiter(max, burst), max: max, min: max / 8, now: time.Now}
+	return &Transport{next: next, lim: rate.NewLimiter(max, burst), max: max, min: max / 8, now: time.Now, strict: burst == 1}
 }
 
 // Limit is the current pace in requests per second.
@@ -79,12 +85,37 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := t.lim.Wait(ctx); err != nil {
 		return nil, err
 	}
+	if t.strict {
+		if err := t.space(ctx); err != nil {
+			return nil, err
+		}
+	}
 	resp, err := t.next.RoundTrip(req)
 	if err != nil {
 		return resp, err
 	}
 	t.observe(resp)
 	return resp, nil
+}
+
+// space keeps the actual departures at least 1/rate apart. The token bucket
+// schedules against ideal times, so one goroutine woken late would leave the
+// next gap short; a server whose limit has burst 1 answers that with a 429.
+func (t *Transport) space(ctx context.Context) error {
+	t.spaceMu.Lock()
+	defer t.spaceMu.Unlock()
+	gap := time.Duration(float64(time.Second) / float64(t.lim.Limit()))
+	if wait := t.lastSent.Add(gap).Sub(time.Now()); wait > 0 {
+		tm := time.NewTimer(wait)
+		select {
+		case <-tm.C:
+		case <-ctx.Done():
+			tm.Stop()
+			return ctx.Err()
+		}
+	}
+	t.lastSent = time.Now()
+	return nil
 }
 
 func (t *Transport) observe(resp *http.Response) {
