@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"sync"
 	"strings"
 	"testing"
 	"time"
@@ -436,5 +437,63 @@ func TestSnapshotToS3(t *testing.T) {
 	// The manifest key is taken: a second write must not replace it.
 	if err := st.PutIfAbsent(ctx, res.Manifest, strings.NewReader("{}"), objstore.PutOptions{}); err == nil {
 		t.Fatal("manifest overwritten")
+	}
+}
+
+// deletingAPI deletes a tenant after the walk saw it, before its usage is
+// fetched: the tenant is then missing from its batch answer.
+type deletingAPI struct {
+	*acronis.Client
+	once sync.Once
+	del  func()
+}
+
+func (d *deletingAPI) UsagesBatch(ctx context.Context, ids []string) ([]acronis.TenantUsage, error) {
+	d.once.Do(d.del)
+	return d.Client.UsagesBatch(ctx, ids)
+}
+
+// A tenant deleted mid-run is asked for alone, counted and named as gone;
+// the run is still complete and holds everyone else.
+func TestTenantDeletedMidRun(t *testing.T) {
+	sim := acronistest.NewServer(t, acronistest.Config{Seed: 71})
+	ids := sim.GenerateTree(2, 3, 1)
+	c, _ := newClient(t, sim, 1000)
+	victim := ids[2] // a unit: no children
+	if rec, _ := sim.Tenant(victim); rec["kind"] != "unit" {
+		t.Fatalf("victim is %v", rec["kind"])
+	}
+	ctx := context.Background()
+	api := &deletingAPI{Client: c, del: func() {
+		off := false
+		tn, err := c.UpdateTenant(ctx, victim, acronis.TenantPut{Version: 1, Enabled: &off})
+		if err == nil {
+			err = c.DeleteTenant(ctx, victim, tn.Version)
+		}
+		if err != nil {
+			t.Errorf("delete: %v", err)
+		}
+	}}
+	st := &objstore.Dir{Root: t.TempDir()}
+	var survivors []string
+	for _, id := range allIDs(sim, ids) {
+		if id != victim {
+			survivors = append(survivors, id)
+		}
+	}
+	want := expected(t, sim, survivors)
+	res, err := (&usage.Job{API: api, Store: st}).Run(ctx, usage.Request{RootTenantID: sim.RootTenantID()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, lines := readRun(t, st, res.Manifest)
+	if !slices.Equal(lines, want) {
+		t.Fatalf("%d lines, want %d", len(lines), len(want))
+	}
+	if !m.Complete || m.TenantsGone != 1 || len(m.GoneTenantIDs) != 1 || m.GoneTenantIDs[0] != victim || m.Tenants != int64(len(ids)+1) {
+		t.Fatalf("manifest %+v", m)
+	}
+	if n := sim.CountRequests("GET", "/api/2/tenants/"+victim+"/usages"); n != 1 {
+		t.Fatalf("%d single calls for the missing tenant, want 1", n)
 	}
 }

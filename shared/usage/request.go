@@ -44,7 +44,7 @@ func ParseRequest(b []byte) (Request, error) {
 	if err := dec.Decode(&r); err != nil {
 		var te *json.UnmarshalTypeError
 		switch {
-		case errors.As(err, &te):
+		case errors.As(err, &te) && te.Field != "":
 			return Request{}, fmt.Errorf("usage request: field %q: want a %s", te.Field, te.Type)
 		case strings.HasPrefix(err.Error(), "json: unknown field"):
 			return Request{}, fmt.Errorf("usage request: %s (allowed: date, root_tenant_id)", strings.TrimPrefix(err.Error(), "json: "))
