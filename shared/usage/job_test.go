@@ -9,8 +9,8 @@ import (
 	"net/url"
 	"os"
 	"slices"
-	"sync"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 

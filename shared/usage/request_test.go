@@ -14,7 +14,7 @@ func TestParseRequest(t *testing.T) {
 	now := time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name, in, wantErr string
-		want               usage.Request
+		want              usage.Request
 	}{
 		{"empty payload", ``, "", usage.Request{}},
 		{"null", `null`, "", usage.Request{}},
