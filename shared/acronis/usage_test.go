@@ -3,7 +3,9 @@ package acronis_test
 import (
 	"context"
 	"encoding/json"
+	"net/http/httptrace"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/acp-serverless/acp-serverless/shared/acronis"
@@ -146,4 +148,27 @@ func FuzzDecodeUsages(f *testing.F) {
 		}
 		_, _ = acronis.DecodeUsagesBatch(b)
 	})
+}
+
+// Calls reuse the keep-alive connection: Do reads each answer to its end.
+func TestConnectionsReused(t *testing.T) {
+	sim := acronistest.NewServer(t, acronistest.Config{Seed: 8})
+	ids := sim.GenerateTree(2, 60, 1)
+	c, _ := newClient(t, sim)
+	var reused, fresh atomic.Int64
+	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) {
+		if i.Reused {
+			reused.Add(1)
+		} else {
+			fresh.Add(1)
+		}
+	}})
+	for range 5 {
+		if _, err := c.UsagesBatch(ctx, ids[:100]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fresh.Load() > 1 {
+		t.Fatalf("%d new connections for 5 sequential calls (%d reused)", fresh.Load(), reused.Load())
+	}
 }
