@@ -8,7 +8,7 @@ GOARCH ?= arm64
 GO_BUILD := CGO_ENABLED=0 GOOS=linux go build -trimpath -tags lambda.norpc -ldflags "-s -w"
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all build test check vet fmt-check lint-template unit bench fuzz demo sim clean
+.PHONY: all build test check vet fmt-check lint-template unit bench fuzz demo demo-moto sim measure clean
 
 all: build
 
@@ -54,9 +54,17 @@ fuzz:
 demo:
 	go run ./scripts/demo -out demo-out
 
+## demo-moto: the same against moto_server's Secrets Manager and S3 (started and stopped by the demo)
+demo-moto:
+	go run ./scripts/demo -out demo-out -moto
+
 ## sim: the Acronis simulator on its own (prints its URL and an API client)
 sim:
 	go run ./scripts/sim
+
+## measure: each function's binary size and init time (process start to ready)
+measure:
+	go run ./scripts/measure
 
 clean:
 	rm -rf bin demo-out .aws-sam

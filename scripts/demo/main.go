@@ -26,8 +26,8 @@ import (
 type demo struct {
 	log            *slog.Logger
 	sim            *acronistest.Server
-	secrets        *secrets.Dir
-	bucket         *objstore.Dir
+	secrets        secrets.Store  // a folder, or Secrets Manager on moto (-moto)
+	bucket         objstore.Store // a folder in the S3 layout, or an S3 bucket on moto (-moto)
 	clientSecretID string
 	tokenSecretID  string
 	refresher      *tokenrefresh.Refresher
@@ -49,14 +49,15 @@ var steps = []step{
 func main() {
 	out := flag.String("out", "demo-out", "folder for the demo's output (bucket/ and secrets/)")
 	verbose := flag.Bool("v", false, "show the functions' JSON logs")
+	moto := flag.Bool("moto", false, "use moto_server's Secrets Manager and S3 instead of local folders (the bucket is copied to <out>/bucket at the end)")
 	flag.Parse()
-	if err := run(context.Background(), *out, *verbose, os.Stdout); err != nil {
+	if err := run(context.Background(), *out, *verbose, *moto, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "demo failed:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, out string, verbose bool, w io.Writer) error {
+func run(ctx context.Context, out string, verbose, useMoto bool, w io.Writer) error {
 	if err := os.RemoveAll(out); err != nil {
 		return err
 	}
@@ -64,13 +65,21 @@ func run(ctx context.Context, out string, verbose bool, w io.Writer) error {
 	if verbose {
 		logW = os.Stderr
 	}
+	local := &objstore.Dir{Root: filepath.Join(out, "bucket")}
 	d := &demo{
 		log:            slog.New(slog.NewJSONHandler(logW, nil)),
 		sim:            acronistest.New(acronistest.Config{Seed: 1}),
 		secrets:        &secrets.Dir{Root: filepath.Join(out, "secrets")},
-		bucket:         &objstore.Dir{Root: filepath.Join(out, "bucket")},
+		bucket:         local,
 		clientSecretID: "acronis-api-client",
 		tokenSecretID:  "acronis-token",
+	}
+	if useMoto {
+		stop, err := d.useMoto(ctx, w)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	d.sim.Start()
 	defer d.sim.Close()
@@ -107,9 +116,23 @@ func run(ctx context.Context, out string, verbose bool, w io.Writer) error {
 		if err != nil {
 			return err
 		}
+		if d.bucket != objstore.Store(local) {
+			if err := copyObject(ctx, d.bucket, local, k); err != nil {
+				return err
+			}
+		}
 		fmt.Fprintf(w, "  %s\n", k)
 	}
 	return nil
+}
+
+func copyObject(ctx context.Context, from, to objstore.Store, key string) error {
+	rc, err := from.Get(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	return to.Put(ctx, key, rc, objstore.PutOptions{})
 }
 
 func runTokenRefresh(ctx context.Context, d *demo) (any, error) {

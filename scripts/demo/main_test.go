@@ -8,11 +8,17 @@ import (
 	"testing"
 )
 
-// The demo runs end to end and every step reports.
+// The demo runs end to end, on local folders and on moto, and every step reports.
 func TestDemo(t *testing.T) {
+	for _, useMoto := range []bool{false, true} {
+		t.Run(map[bool]string{false: "local", true: "moto"}[useMoto], func(t *testing.T) { testDemo(t, useMoto) })
+	}
+}
+
+func testDemo(t *testing.T, useMoto bool) {
 	var out bytes.Buffer
 	dir := filepath.Join(t.TempDir(), "out")
-	if err := run(context.Background(), dir, false, &out); err != nil {
+	if err := run(context.Background(), dir, false, useMoto, &out); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	for _, s := range steps {

@@ -1,9 +1,13 @@
-package lambdafn
+// Package wiring builds, from the environment, the dependencies that the
+// Acronis-calling functions share. It is separate from lambdafn so that a
+// function links only the AWS clients it uses.
+package wiring
 
 import (
 	"time"
 
 	"github.com/acp-serverless/acp-serverless/shared/awsenv"
+	"github.com/acp-serverless/acp-serverless/shared/lambdafn"
 	"github.com/acp-serverless/acp-serverless/shared/objstore"
 	"github.com/acp-serverless/acp-serverless/shared/secrets"
 	"github.com/acp-serverless/acp-serverless/shared/tokenrefresh"
@@ -16,7 +20,7 @@ import (
 // TOKEN_REFRESH_FUNCTION for a new token when needed. Build the client with
 // its Client method at invocation time.
 func AcronisTokens(cfg aws.Config, getenv func(string) string) (*tokenrefresh.SecretSource, error) {
-	env, err := Env(getenv, "ACRONIS_TOKEN_SECRET_ID", "TOKEN_REFRESH_FUNCTION")
+	env, err := lambdafn.Env(getenv, "ACRONIS_TOKEN_SECRET_ID", "TOKEN_REFRESH_FUNCTION")
 	if err != nil {
 		return nil, err
 	}
@@ -24,13 +28,13 @@ func AcronisTokens(cfg aws.Config, getenv func(string) string) (*tokenrefresh.Se
 	return &tokenrefresh.SecretSource{
 		Secrets:       store,
 		TokenSecretID: env["ACRONIS_TOKEN_SECRET_ID"],
-		Refresh:       tokenrefresh.InvokeLambda(lambda.NewFromConfig(cfg), env["TOKEN_REFRESH_FUNCTION"]),
+		Refresh:       InvokeTokenRefresh(lambda.NewFromConfig(cfg), env["TOKEN_REFRESH_FUNCTION"]),
 	}, nil
 }
 
 // Bucket is the DATA_BUCKET as an object store.
 func Bucket(cfg aws.Config, getenv func(string) string) (*objstore.S3, error) {
-	env, err := Env(getenv, "DATA_BUCKET")
+	env, err := lambdafn.Env(getenv, "DATA_BUCKET")
 	if err != nil {
 		return nil, err
 	}

@@ -1,19 +1,21 @@
-package tokenrefresh
+package wiring
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
 
+	"github.com/acp-serverless/acp-serverless/shared/tokenrefresh"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 )
 
-// InvokeLambda returns a RefreshFunc that invokes the token-refresh function
-// synchronously and fails if the function failed.
-func InvokeLambda(client *lambda.Client, functionName string) RefreshFunc {
-	return func(ctx context.Context, req Request) error {
+// InvokeTokenRefresh returns a RefreshFunc that invokes the token-refresh
+// function synchronously and fails if the function failed. It lives here,
+// not in tokenrefresh, so token-refresh itself does not link the Lambda client.
+func InvokeTokenRefresh(client *lambda.Client, functionName string) tokenrefresh.RefreshFunc {
+	return func(ctx context.Context, req tokenrefresh.Request) error {
 		payload, err := json.Marshal(req)
 		if err != nil {
 			return err

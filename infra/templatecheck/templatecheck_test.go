@@ -1,0 +1,178 @@
+package templatecheck
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The project's template grants no wildcard where a narrower grant exists,
+// and every schedule expression is valid.
+func TestProjectTemplate(t *testing.T) {
+	tpl, err := Load("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tpl.Resources) == 0 {
+		t.Fatal("no resources read")
+	}
+	for _, f := range IAMWildcards(tpl) {
+		t.Error(f)
+	}
+	for _, f := range ScheduleExpressions(tpl) {
+		t.Error(f)
+	}
+	for _, f := range Operability(tpl) {
+		t.Error(f)
+	}
+}
+
+func TestOperability(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "t.yaml")
+	os.WriteFile(p, []byte(`
+Resources:
+  F:
+    Type: AWS::Serverless::Function
+    Properties:
+      Events:
+        S:
+          Type: ScheduleV2
+          Properties: {ScheduleExpression: rate(1 hour)}
+  FErrors:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      Namespace: AWS/Lambda
+      MetricName: Errors
+      Dimensions: [{Name: FunctionName, Value: !Ref F}]
+`), 0o644)
+	tpl, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range Operability(tpl) {
+		got = append(got, f.String())
+	}
+	want := []string{"F: no Throttles alarm", "F: scheduled, but failed async invocations have no OnFailure destination"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+// The checks find what they are there to find.
+func TestIAMWildcards(t *testing.T) {
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"wildcard action", `
+Resources:
+  F:
+    Type: AWS::Serverless::Function
+    Properties:
+      Policies:
+        - Statement:
+            - Effect: Allow
+              Action: s3:*
+              Resource: !Sub "${DataBucket.Arn}/usage/*"
+`, "wildcard action s3:*"},
+		{"wildcard resource", `
+Resources:
+  F:
+    Type: AWS::Serverless::Function
+    Properties:
+      Policies:
+        - Statement:
+            - Effect: Allow
+              Action: secretsmanager:GetSecretValue
+              Resource: "*"
+`, "wildcard resource"},
+		{"whole bucket", `
+Resources:
+  F:
+    Type: AWS::Serverless::Function
+    Properties:
+      Policies:
+        - Statement:
+            - Effect: Allow
+              Action: s3:PutObject
+              Resource: !Sub "${DataBucket.Arn}/*"
+`, "scope it to a key prefix"},
+		{"broad SAM template", `
+Resources:
+  F:
+    Type: AWS::Serverless::Function
+    Properties:
+      Policies:
+        - S3CrudPolicy:
+            BucketName: !Ref DataBucket
+`, "broad SAM policy template S3CrudPolicy"},
+		{"star-only action is fine", `
+Resources:
+  F:
+    Type: AWS::Serverless::Function
+    Properties:
+      Policies:
+        - Statement:
+            - Effect: Allow
+              Action: cloudwatch:PutMetricData
+              Resource: "*"
+`, ""},
+		{"scoped grant is fine", `
+Resources:
+  F:
+    Type: AWS::Serverless::Function
+    Properties:
+      Policies:
+        - Statement:
+            - Effect: Allow
+              Action: [s3:PutObject, s3:GetObject]
+              Resource: !Sub "${DataBucket.Arn}/usage/*"
+`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "t.yaml")
+			if err := os.WriteFile(p, []byte(tt.yaml), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			tpl, err := Load(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, f := range IAMWildcards(tpl) {
+				got = append(got, f.String())
+			}
+			joined := strings.Join(got, "\n")
+			if tt.want == "" && len(got) > 0 || tt.want != "" && !strings.Contains(joined, tt.want) {
+				t.Fatalf("findings %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCheckScheduleExpression(t *testing.T) {
+	tests := []struct {
+		expr string
+		ok   bool
+	}{
+		{"rate(30 minutes)", true},
+		{"rate(1 minute)", true},
+		{"rate(1 day)", true},
+		{"rate(5 minute)", false},
+		{"rate(1 minutes)", false},
+		{"rate(0 minutes)", false},
+		{"cron(0 6 2 * ? *)", true},
+		{"cron(0 * * * ? *)", true},
+		{"cron(0 6 * * MON-FRI *)", false},
+		{"cron(0 6 ? * MON-FRI *)", true},
+		{"cron(0 6 * *)", false},
+		{"every day", false},
+	}
+	for _, tt := range tests {
+		if err := CheckScheduleExpression(tt.expr); (err == nil) != tt.ok {
+			t.Errorf("%q: err %v, want ok=%v", tt.expr, err, tt.ok)
+		}
+	}
+}
