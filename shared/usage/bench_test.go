@@ -34,8 +34,8 @@ const (
 	// jitter on this 2-core machine made requests that left 22-27 ms apart
 	// reach the server's burst-1 limiter under 20 ms apart, and each 429 costs
 	// a 1 s Retry-After pause for the whole job.
-	benchClientRPS = 46.0
-	benchConns     = 2
+	benchClientRPS = 48.0
+	benchConns     = 1
 	benchPageCap   = 500 // the simulator's default page cap
 )
 
