@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -169,7 +170,16 @@ func (j *Job) Run(ctx context.Context, req Request) (Result, error) {
 	log := j.log().With("run_id", res.RunID, "date", res.Date, "root_tenant_id", res.RootTenantID)
 	log.InfoContext(ctx, "usage snapshot started")
 
-	runErr := j.collect(ctx, &res, prefix)
+	// Stop collecting a little before the invocation's deadline, so the
+	// manifest saying the run is incomplete still gets written.
+	cctx := ctx
+	if dl, ok := ctx.Deadline(); ok {
+		reserve := min(20*time.Second, time.Until(dl)/10)
+		var cancel context.CancelFunc
+		cctx, cancel = context.WithDeadline(ctx, dl.Add(-reserve))
+		defer cancel()
+	}
+	runErr := j.collect(cctx, &res, prefix)
 	res.FinishedAt = j.now()
 	res.Complete = runErr == nil
 	if runErr != nil {
@@ -262,7 +272,8 @@ func (j *Job) collect(ctx context.Context, res *Result, prefix string) error {
 		defer close(chunks)
 		pool, pctx := errgroup.WithContext(gctx)
 		pool.SetLimit(workers)
-		seen := map[string]struct{}{}
+		// 16-byte keys: the only state that grows with the tree, kept small.
+		seen := map[[16]byte]struct{}{}
 		cur := make([]acronis.Tenant, 0, acronis.MaxBatch)
 		flush := func() {
 			b := batch{tenants: cur}
@@ -290,16 +301,24 @@ func (j *Job) collect(ctx context.Context, res *Result, prefix string) error {
 			for _, t := range page {
 				// A tree that changes during the walk can shift offset-based
 				// cursors and show a tenant twice: bill it once.
-				if _, dup := seen[t.ID]; dup {
+				key, ok := uuidKey(t.ID)
+				if !ok {
+					walkErr = fmt.Errorf("list tenants under %s: tenant id %q is not a UUID", res.RootTenantID, trunc(t.ID, 40))
+					break
+				}
+				if _, dup := seen[key]; dup {
 					dups.Add(1)
 					continue
 				}
-				seen[t.ID] = struct{}{}
+				seen[key] = struct{}{}
 				tenants.Add(1)
 				cur = append(cur, t)
 				if len(cur) == acronis.MaxBatch {
 					flush()
 				}
+			}
+			if walkErr != nil {
+				break
 			}
 		}
 		if walkErr == nil && len(cur) > 0 {
@@ -399,4 +418,17 @@ func makeLine(res *Result, collected string, t acronis.Tenant, u acronis.Usage) 
 		}
 	}
 	return l
+}
+
+// uuidKey packs a lower-case 8-4-4-4-12 UUID into 16 bytes.
+func uuidKey(id string) ([16]byte, bool) {
+	var k [16]byte
+	if acronis.CheckUUID(id) != nil {
+		return k, false
+	}
+	h := strings.ReplaceAll(id, "-", "")
+	if _, err := hex.Decode(k[:], []byte(h)); err != nil {
+		return k, false
+	}
+	return k, true
 }

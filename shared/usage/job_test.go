@@ -497,3 +497,23 @@ func TestTenantDeletedMidRun(t *testing.T) {
 		t.Fatalf("%d single calls for the missing tenant, want 1", n)
 	}
 }
+
+// A run cut short by the invocation's deadline still leaves its manifest,
+// saying it is incomplete.
+func TestDeadlineLeavesIncompleteManifest(t *testing.T) {
+	sim := acronistest.NewServer(t, acronistest.Config{Seed: 81, PageCap: 10})
+	sim.GenerateTree(3, 10, 1)
+	c, _ := newClient(t, sim, 1000)
+	sim.SetFaults(acronistest.Faults{Latency: 30 * time.Millisecond})
+	st := &objstore.Dir{Root: t.TempDir()}
+	ctx, cancel := context.WithTimeout(context.Background(), 250*time.Millisecond)
+	defer cancel()
+	res, err := (&usage.Job{API: c, Store: st, Workers: 1}).Run(ctx, usage.Request{RootTenantID: sim.RootTenantID()})
+	if err == nil || !strings.Contains(err.Error(), "deadline") {
+		t.Fatalf("err %v, want a deadline", err)
+	}
+	m, _ := readRun(t, st, res.Manifest)
+	if m.Complete || !strings.Contains(m.Error, "deadline") {
+		t.Fatalf("manifest %+v", m)
+	}
+}
