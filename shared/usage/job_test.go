@@ -30,6 +30,12 @@ func TestMain(m *testing.M) {
 		serveSimProcess(tree)
 		return
 	}
+	// Fuzz workers re-run this binary and need no moto_server of their own.
+	for _, a := range os.Args[1:] {
+		if strings.HasPrefix(a, "-test.fuzzworker") {
+			os.Exit(m.Run())
+		}
+	}
 	mototest.Main(m)
 }
 
