@@ -260,6 +260,7 @@ func (j *Job) collect(ctx context.Context, res *Result, prefix string) error {
 			if err := pw.write(c.data); err != nil {
 				return pw.fail(err)
 			}
+			items.Add(int64(c.lines)) // counted once handed to the part, not when fetched
 		}
 		if gctx.Err() != nil {
 			return pw.fail(gctx.Err())
@@ -283,7 +284,6 @@ func (j *Job) collect(ctx context.Context, res *Result, prefix string) error {
 				if err != nil {
 					return err
 				}
-				items.Add(int64(c.lines))
 				select {
 				case chunks <- c:
 					return nil
