@@ -1,6 +1,7 @@
 package acronistest
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
@@ -42,18 +43,55 @@ const (
 )
 
 // TenantUsage is what the single-tenant endpoint answers for id (JSON-ready
-// items), or nil when the tenant does not exist. Tests compare snapshots with it.
+// items, numbers as json.Number), or nil when the tenant does not exist.
+// Tests compare snapshots with it.
 func (s *Server) TenantUsage(id string) []map[string]any {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	t := s.tenants[id]
 	if t == nil || t.DeletedAt != nil {
+		s.mu.Unlock()
 		return nil
 	}
-	return s.usageLocked(t)
+	items := s.usageLocked(t)
+	s.mu.Unlock()
+	b, _ := json.Marshal(items)
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var out []map[string]any
+	_ = dec.Decode(&out)
+	return out
 }
 
-func (s *Server) usageLocked(t *tenant) []map[string]any {
+// usageItem is the spec's usageOutput (structs: the batch endpoint encodes
+// hundreds of them per call, and maps would sort their keys every time).
+type usageItem struct {
+	ApplicationID   string         `json:"application_id"`
+	Name            string         `json:"name"`
+	Edition         *string        `json:"edition"`
+	UsageName       string         `json:"usage_name"`
+	Type            string         `json:"type"`
+	MeasurementUnit string         `json:"measurement_unit"`
+	InfraID         string         `json:"infra_id,omitempty"`
+	TenantUUID      string         `json:"tenant_uuid"`
+	TenantID        any            `json:"tenant_id"`
+	RangeStart      string         `json:"range_start"`
+	AbsoluteValue   json.Number    `json:"absolute_value"`
+	Value           json.Number    `json:"value"`
+	OfferingItem    *usageOffering `json:"offering_item,omitempty"`
+}
+
+type usageOffering struct {
+	Status int        `json:"status"`
+	Quota  usageQuota `json:"quota"`
+}
+
+type usageQuota struct {
+	Value   *int64 `json:"value"`
+	Overage *int64 `json:"overage"`
+	Version int64  `json:"version"`
+}
+
+func (s *Server) usageLocked(t *tenant) []usageItem {
 	h := fnv.New64a()
 	h.Write([]byte(t.ID))
 	x := h.Sum64()
@@ -71,35 +109,38 @@ func (s *Server) usageLocked(t *tenant) []map[string]any {
 	}
 	vms := int64(x>>8) % 40
 	workstations := int64(x>>16) % 250
-	item := func(name, usageName, edition, typ, unit string, value any, quota []any) map[string]any {
-		m := map[string]any{
-			"application_id": usageAppBackup, "name": name, "usage_name": usageName, "edition": edition,
-			"type": typ, "measurement_unit": unit, "range_start": rangeStart,
-			"value": value, "absolute_value": value, "tenant_uuid": t.ID, "tenant_id": legacy,
-		}
-		if edition == "" {
-			m["edition"] = nil
+	num := func(n int64) json.Number { return json.Number(strconv.FormatInt(n, 10)) }
+	ptr := func(n int64) *int64 { return &n }
+	edition := "pck_per_workload"
+	item := func(name, usageName string, edition *string, typ, unit string, value json.Number, quota *usageQuota) usageItem {
+		u := usageItem{
+			ApplicationID: usageAppBackup, Name: name, UsageName: usageName, Edition: edition,
+			Type: typ, MeasurementUnit: unit, RangeStart: rangeStart,
+			Value: value, AbsoluteValue: value, TenantUUID: t.ID, TenantID: legacy,
 		}
 		if quota != nil {
-			m["offering_item"] = map[string]any{"status": 1, "quota": map[string]any{"value": quota[0], "overage": quota[1], "version": quota[2]}}
+			u.OfferingItem = &usageOffering{Status: 1, Quota: *quota}
 		}
-		return m
+		return u
 	}
-	items := []map[string]any{
-		item("pw_base_storage", "storage", "pck_per_workload", "infra", "bytes", json.Number(strconv.FormatInt(storage, 10)), []any{nil, nil, 0}),
-		item("pw_vms", "vms", "pck_per_workload", "count", "quantity", vms, []any{50, 5, 1700000000000 + t.LegacyID}),
-		item("pw_workstations", "workstations", "pck_per_workload", "count", "quantity", workstations, []any{300, 0, 1700000000000 + t.LegacyID}),
+	quota := &usageQuota{Value: ptr(50), Overage: ptr(5), Version: 1700000000000 + t.LegacyID}
+	items := []usageItem{
+		item("pw_base_storage", "storage", &edition, "infra", "bytes", num(storage), &usageQuota{}),
+		item("pw_vms", "vms", &edition, "count", "quantity", num(vms), quota),
+		item("pw_workstations", "workstations", &edition, "count", "quantity", num(workstations),
+			&usageQuota{Value: ptr(300), Overage: ptr(0), Version: 1700000000000 + t.LegacyID}),
 	}
 	if x%3 == 0 {
-		fs := item("fc_storage", "fc_storage", "", "infra", "bytes", int64(x>>24)%(1<<30), nil)
-		fs["application_id"] = usageAppFiles
-		fs["infra_id"] = newUUIDFrom(&fnvSeq{x: x})
+		fs := item("fc_storage", "fc_storage", nil, "infra", "bytes", num(int64(x>>24)%(1<<30)), nil)
+		fs.ApplicationID = usageAppFiles
+		fs.InfraID = newUUIDFrom(&fnvSeq{x: x})
 		items = append(items, fs)
 	}
 	if quirks {
 		// Field reports: some services send fractional values (GB with decimals).
-		gb := fmt.Sprintf("%d.%03d", storage>>30, x%1000)
-		items = append(items, item("pg_storage_gb", "storage_gb", "pck_per_gigabyte", "infra", "n/a", json.Number(gb), nil))
+		gb := json.Number(fmt.Sprintf("%d.%03d", storage>>30, x%1000))
+		gbEdition := "pck_per_gigabyte"
+		items = append(items, item("pg_storage_gb", "storage_gb", &gbEdition, "infra", "n/a", gb, nil))
 	}
 	return items
 }
@@ -148,7 +189,7 @@ func (s *Server) handleUsagesBatch(w http.ResponseWriter, r *http.Request, auth 
 func (s *Server) handleTenantUsages(w http.ResponseWriter, r *http.Request, auth tokenInfo) {
 	s.mu.Lock()
 	t, ok := s.lookup(w, r, auth)
-	var items []map[string]any
+	var items []usageItem
 	if ok {
 		items = s.usageLocked(t)
 	}
