@@ -56,35 +56,42 @@ var benchResults struct {
 	wall  map[string]time.Duration
 	floor map[string]time.Duration
 	peak  map[string]float64
+	live  map[string]float64
 }
 
-func record(name string, wall, floor time.Duration, peakMiB float64) {
+func record(name string, wall, floor time.Duration, peakMiB, liveMiB float64) {
 	benchResults.Lock()
 	defer benchResults.Unlock()
 	if benchResults.wall == nil {
-		benchResults.wall, benchResults.floor, benchResults.peak = map[string]time.Duration{}, map[string]time.Duration{}, map[string]float64{}
+		benchResults.wall, benchResults.floor = map[string]time.Duration{}, map[string]time.Duration{}
+		benchResults.peak, benchResults.live = map[string]float64{}, map[string]float64{}
 	}
-	benchResults.wall[name], benchResults.floor[name], benchResults.peak[name] = wall, floor, peakMiB
+	benchResults.wall[name], benchResults.floor[name] = wall, floor
+	benchResults.peak[name], benchResults.live[name] = peakMiB, liveMiB
 }
 
-// heapSampler records the peak of HeapInuse (objects + unused heap spans)
-// every millisecond, via runtime/metrics (no stop-the-world).
+// heapSampler records, every millisecond via runtime/metrics (no
+// stop-the-world), the peak of HeapInuse (objects + unused heap spans:
+// garbage included, so it also depends on when GC ran) and the peak of the
+// live heap as marked by each GC (what the job actually holds).
 type heapSampler struct {
 	stop chan struct{}
 	done chan struct{}
 	peak uint64
+	live uint64
 	base uint64
 }
 
-func heapInuse(s []metrics.Sample) uint64 {
+func readHeap(s []metrics.Sample) (inuse, live uint64) {
 	metrics.Read(s)
-	return s[0].Value.Uint64() + s[1].Value.Uint64()
+	return s[0].Value.Uint64() + s[1].Value.Uint64(), s[2].Value.Uint64()
 }
 
 func startHeapSampler() *heapSampler {
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"}}
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"}, {Name: "/gc/heap/live:bytes"}}
 	runtime.GC()
-	h := &heapSampler{stop: make(chan struct{}), done: make(chan struct{}), base: heapInuse(s)}
+	h := &heapSampler{stop: make(chan struct{}), done: make(chan struct{})}
+	h.base, _ = readHeap(s)
 	h.peak = h.base
 	go func() {
 		defer close(h.done)
@@ -95,17 +102,18 @@ func startHeapSampler() *heapSampler {
 			case <-h.stop:
 				return
 			case <-tk.C:
-				h.peak = max(h.peak, heapInuse(s))
+				inuse, live := readHeap(s)
+				h.peak, h.live = max(h.peak, inuse), max(h.live, live)
 			}
 		}
 	}()
 	return h
 }
 
-func (h *heapSampler) finish() (peakMiB, growthMiB float64) {
+func (h *heapSampler) finish() (peakMiB, growthMiB, liveMiB float64) {
 	close(h.stop)
 	<-h.done
-	return float64(h.peak) / (1 << 20), float64(h.peak-h.base) / (1 << 20)
+	return float64(h.peak) / (1 << 20), float64(h.peak-h.base) / (1 << 20), float64(h.live) / (1 << 20)
 }
 
 // floorFor is the least time the server's limit allows the job: one token
@@ -227,7 +235,7 @@ func benchmarkSnapshot(b *testing.B, tr benchTree) {
 		start := time.Now()
 		res, err := job.Run(context.Background(), usage.Request{RootTenantID: sp.Root})
 		wall := time.Since(start)
-		peak, growth := h.finish()
+		peak, growth, live := h.finish()
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -243,8 +251,9 @@ func benchmarkSnapshot(b *testing.B, tr benchTree) {
 		b.ReportMetric(float64(wire.n.Load()), "requests")
 		b.ReportMetric(float64(pace.Throttled()), "429s")
 		b.ReportMetric(peak, "peak-heap-MiB")
+		b.ReportMetric(live, "peak-live-heap-MiB")
 		b.ReportMetric(growth, "heap-growth-MiB")
-		record(tr.name, wall, floor, peak)
+		record(tr.name, wall, floor, peak, live)
 	}
 }
 
@@ -269,6 +278,7 @@ func BenchmarkSnapshot(b *testing.B) {
 			b.ReportMetric(float64(seq)/float64(snap), "x-faster-than-sequential")
 			b.ReportMetric(float64(snap)/float64(benchResults.floor[tree10k.name]), "x-floor-10k")
 			b.ReportMetric(benchResults.peak[tree10k.name]/small, "peak-heap-10k/1k")
+			b.ReportMetric(benchResults.live[tree10k.name]/benchResults.live[tree1k.name], "peak-live-heap-10k/1k")
 		}
 	})
 }
@@ -302,6 +312,6 @@ func benchmarkSequential(b *testing.B, tr benchTree) {
 			b.Fatalf("%d tenants, %d items", n, items)
 		}
 		b.ReportMetric(wall.Seconds(), "wall-s")
-		record("sequential", wall, 0, 0)
+		record("sequential", wall, 0, 0, 0)
 	}
 }
