@@ -2,7 +2,7 @@
 # `make test` is what CI runs (.ci/run). `make demo` needs no AWS or Acronis account.
 
 # One entry per function directory under functions/.
-FUNCTIONS := token-refresh
+FUNCTIONS := token-refresh usage-snapshot
 
 GOARCH ?= arm64
 GO_BUILD := CGO_ENABLED=0 GOOS=linux go build -trimpath -tags lambda.norpc -ldflags "-s -w"
@@ -72,3 +72,6 @@ clean:
 # sam build (BuildMethod: makefile) calls build-<LogicalId> with ARTIFACTS_DIR set.
 build-TokenRefreshFunction:
 	GOARCH=arm64 $(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/token-refresh
+
+build-UsageSnapshotFunction:
+	GOARCH=arm64 $(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/usage-snapshot

@@ -43,6 +43,7 @@ type step struct {
 // steps run in order; each prints what it did.
 var steps = []step{
 	{"token-refresh", runTokenRefresh},
+	{"usage-snapshot", runUsageSnapshot},
 }
 
 func main() {

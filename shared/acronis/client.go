@@ -108,6 +108,10 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
 		return fmt.Errorf("acronis: %s %s: decode response: %w", method, path, err)
 	}
+	// The decoder stops after the value; a body closed before EOF (the
+	// trailing newline, the last chunk) costs the keep-alive connection, so
+	// every call would dial (and on the real API, handshake TLS) again.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	return nil
 }
 

@@ -233,6 +233,7 @@ func (s *Server) routes() {
 	s.route("GET /api/2/clients/{id}", s.handleGetClient)
 	s.routesTenants()
 	s.routesReports()
+	s.routesUsage()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusNotFound, "NotFound", "no such endpoint: "+r.Method+" "+r.URL.Path, "")
 	})

@@ -1,0 +1,174 @@
+package acronis_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptrace"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/acp-serverless/acp-serverless/shared/acronis"
+	"github.com/acp-serverless/acp-serverless/shared/acronis/acronistest"
+)
+
+func TestDecodeUsages(t *testing.T) {
+	tests := []struct {
+		name, body       string
+		wantLegacy       string
+		wantValue        string
+		wantErrSubstring string
+	}{
+		{"legacy id number", `{"items":[{"tenant_id":1234,"value":9007199254740993}]}`, "1234", "9007199254740993", ""},
+		{"legacy id string", `{"items":[{"tenant_id":"1234","value":12.375}]}`, "1234", "12.375", ""},
+		{"legacy id null", `{"items":[{"tenant_id":null,"value":0}]}`, "", "0", ""},
+		{"legacy id not numeric", `{"items":[{"tenant_id":"12a","value":1}]}`, "", "", "not a non-negative integer"},
+		{"value quoted junk", `{"items":[{"value":"abc"}]}`, "", "", ""},
+		{"value missing", `{"items":[{"name":"x"}]}`, "", "", "is not a number"},
+		{"not json", `{"items":[`, "", "", "decode"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			us, err := acronis.DecodeUsages([]byte(tt.body))
+			if tt.name == "value quoted junk" {
+				// json.Number refuses a non-number string itself.
+				if err == nil {
+					t.Fatal("accepted a quoted non-number value")
+				}
+				return
+			}
+			if tt.wantErrSubstring != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErrSubstring) {
+					t.Fatalf("err %v, want %q", err, tt.wantErrSubstring)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(us[0].TenantID) != tt.wantLegacy || us[0].Value.String() != tt.wantValue {
+				t.Fatalf("got legacy %q value %q", us[0].TenantID, us[0].Value)
+			}
+		})
+	}
+}
+
+// Batch and single endpoints agree, numbers survive exactly, and the batch
+// size limit is enforced before any request.
+func TestUsagesAgainstSimulator(t *testing.T) {
+	sim := acronistest.NewServer(t, acronistest.Config{Seed: 5})
+	ids := sim.GenerateTree(2, 3, 1)
+	c, _ := newClient(t, sim)
+	ctx := context.Background()
+	batch, err := c.UsagesBatch(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(batch) != len(ids) {
+		t.Fatalf("%d tenants in batch, want %d", len(batch), len(ids))
+	}
+	for _, tu := range batch {
+		single, err := c.TenantUsages(ctx, tu.Tenant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(sim.TenantUsage(tu.Tenant))
+		var wantU []acronis.Usage
+		dec := json.NewDecoder(strings.NewReader(string(want)))
+		dec.UseNumber()
+		if err := dec.Decode(&wantU); err != nil {
+			t.Fatal(err)
+		}
+		a, _ := json.Marshal(tu.Usages)
+		b, _ := json.Marshal(single)
+		w, _ := json.Marshal(wantU)
+		if string(a) != string(b) || string(a) != string(w) {
+			t.Fatalf("tenant %s:\nbatch  %s\nsingle %s\nwant   %s", tu.Tenant, a, b, w)
+		}
+		if tu.Usages[0].TenantID == "" || string(tu.Usages[0].TenantID) != jsonInt(sim.TenantLegacyID(tu.Tenant)) {
+			t.Fatalf("legacy id %q, want %d", tu.Usages[0].TenantID, sim.TenantLegacyID(tu.Tenant))
+		}
+	}
+	tooMany := make([]string, acronis.MaxBatch+1)
+	for i := range tooMany {
+		tooMany[i] = ids[0]
+	}
+	sim.ResetLog()
+	if _, err := c.UsagesBatch(ctx, tooMany); err == nil || !strings.Contains(err.Error(), "at most 100") {
+		t.Fatalf("err %v", err)
+	}
+	if _, err := c.UsagesBatch(ctx, []string{"42"}); err == nil || !strings.Contains(err.Error(), "tenants[0]") {
+		t.Fatalf("err %v", err)
+	}
+	if n := len(sim.Requests()); n != 0 {
+		t.Fatalf("%d requests for invalid batches", n)
+	}
+	if _, err := c.TenantUsages(ctx, "00000000-0000-4000-8000-000000000000"); !acronis.HasStatus(err, 404) {
+		t.Fatalf("err %v, want 404", err)
+	}
+}
+
+func jsonInt(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+func TestTokenOwnerTenant(t *testing.T) {
+	sim := acronistest.NewServer(t, acronistest.Config{Seed: 6})
+	cid, secret := sim.AddAPIClient("")
+	tok := acronistest.MintToken(t, sim, cid, secret)
+	got, err := acronis.TokenOwnerTenant(tok)
+	if err != nil || got != sim.RootTenantID() {
+		t.Fatalf("got %q %v, want %s", got, err, sim.RootTenantID())
+	}
+	for _, bad := range []string{"", "a.b", "a.!!!.c", "a.e30.c"} {
+		if _, err := acronis.TokenOwnerTenant(bad); err == nil {
+			t.Fatalf("%q accepted", bad)
+		}
+	}
+}
+
+func FuzzDecodeUsages(f *testing.F) {
+	f.Add([]byte(`{"items":[{"tenant_id":1234,"value":9007199254740993,"offering_item":{"status":1,"quota":{"value":null,"overage":5,"version":1}}}]}`))
+	f.Add([]byte(`{"items":[{"tenant_id":"77","value":1.5,"absolute_value":"2"}]}`))
+	f.Add([]byte(`{"items":[{"tenant":"00000000-0000-4000-8000-000000000000","usages":[]}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		us, err := acronis.DecodeUsages(b)
+		if err == nil {
+			// Whatever decodes re-encodes to JSON with the same numbers.
+			out, err := json.Marshal(us)
+			if err != nil {
+				t.Fatalf("re-encode: %v", err)
+			}
+			if !json.Valid(out) {
+				t.Fatalf("invalid JSON %s", out)
+			}
+			for _, u := range us {
+				if u.Value.String() == "" {
+					t.Fatal("empty value accepted")
+				}
+			}
+		}
+		_, _ = acronis.DecodeUsagesBatch(b)
+	})
+}
+
+// Calls reuse the keep-alive connection: Do reads each answer to its end.
+func TestConnectionsReused(t *testing.T) {
+	sim := acronistest.NewServer(t, acronistest.Config{Seed: 8})
+	ids := sim.GenerateTree(2, 60, 1)
+	c, _ := newClient(t, sim)
+	var reused, fresh atomic.Int64
+	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) {
+		if i.Reused {
+			reused.Add(1)
+		} else {
+			fresh.Add(1)
+		}
+	}})
+	for range 5 {
+		if _, err := c.UsagesBatch(ctx, ids[:100]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fresh.Load() > 1 {
+		t.Fatalf("%d new connections for 5 sequential calls (%d reused)", fresh.Load(), reused.Load())
+	}
+}

@@ -1,0 +1,434 @@
+package usage
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/acp-serverless/acp-serverless/shared/acronis"
+	"github.com/acp-serverless/acp-serverless/shared/objstore"
+	"golang.org/x/sync/errgroup"
+)
+
+// Prefix is where snapshots live in the bucket (IAM grants only this).
+const Prefix = "usage/"
+
+// Defaults.
+const (
+	DefaultWorkers   = 4
+	DefaultPartBytes = 64 << 20 // uncompressed bytes per part (~5-8 MiB gzip)
+	DefaultPageLimit = 500
+	maxListedGone    = 100
+)
+
+// API is what the job needs from Acronis (an *acronis.Client).
+type API interface {
+	ListTenants(ctx context.Context, f acronis.TenantFilter) iter.Seq2[[]acronis.Tenant, error]
+	UsagesBatch(ctx context.Context, ids []string) ([]acronis.TenantUsage, error)
+	TenantUsages(ctx context.Context, id string) ([]acronis.Usage, error)
+}
+
+var _ API = (*acronis.Client)(nil)
+
+// Job takes usage snapshots.
+type Job struct {
+	API   API
+	Store objstore.Store
+	Log   *slog.Logger
+	// RootTenantID is used when the request names none (env ROOT_TENANT_ID).
+	RootTenantID string
+	// OwnerTenant finds the API client's tenant (from the token's owner_tuid)
+	// when neither the request nor RootTenantID name a root.
+	OwnerTenant func(ctx context.Context) (string, error)
+	Workers     int   // batch calls in flight
+	PartBytes   int64 // uncompressed bytes per part before rolling over
+	PageLimit   int   // tenants per list page asked for
+	Now         func() time.Time
+}
+
+// Result is the function's answer (and what the manifest holds).
+type Result struct {
+	RunID              string     `json:"run_id"`
+	Date               string     `json:"date"`
+	RootTenantID       string     `json:"root_tenant_id"`
+	Complete           bool       `json:"complete"`
+	Error              string     `json:"error,omitempty"`
+	StartedAt          time.Time  `json:"started_at"`
+	FinishedAt         time.Time  `json:"finished_at"`
+	Tenants            int64      `json:"tenants"`
+	TenantsWithoutData int64      `json:"tenants_without_usage"`
+	TenantsGone        int64      `json:"tenants_gone"`
+	GoneTenantIDs      []string   `json:"gone_tenant_ids,omitempty"`
+	DuplicatesSkipped  int64      `json:"duplicates_skipped"`
+	Items              int64      `json:"items"`
+	Parts              []PartInfo `json:"parts"`
+	Manifest           string     `json:"manifest"`
+	SchemaVersion      int        `json:"schema_version"`
+}
+
+// Line is one usage item as stored: the tenant it belongs to, then the item.
+// Numbers are written exactly as the platform sent them.
+type Line struct {
+	SnapshotDate    string       `json:"snapshot_date"`
+	RunID           string       `json:"run_id"`
+	CollectedAt     string       `json:"collected_at"`
+	TenantUUID      string       `json:"tenant_uuid"`
+	TenantLegacyID  string       `json:"tenant_legacy_id,omitempty"`
+	TenantName      string       `json:"tenant_name"`
+	TenantKind      string       `json:"tenant_kind"`
+	ParentID        string       `json:"parent_id"`
+	CustomerID      string       `json:"customer_id,omitempty"` // the CRM's id, when set
+	ApplicationID   string       `json:"application_id"`
+	Name            string       `json:"name"`
+	UsageName       string       `json:"usage_name"`
+	Edition         string       `json:"edition,omitempty"`
+	Type            string       `json:"type"`
+	MeasurementUnit string       `json:"measurement_unit"`
+	InfraID         string       `json:"infra_id,omitempty"`
+	RangeStart      string       `json:"range_start"`
+	Value           json.Number  `json:"value"`
+	AbsoluteValue   json.Number  `json:"absolute_value,omitempty"`
+	OfferingStatus  json.Number  `json:"offering_item_status,omitempty"`
+	QuotaValue      *json.Number `json:"quota_value,omitempty"`
+	QuotaOverage    *json.Number `json:"quota_overage,omitempty"`
+	QuotaVersion    json.Number  `json:"quota_version,omitempty"`
+}
+
+// NewRunID is time-sortable (UTC to the second) with a random suffix, so
+// re-runs of a date never collide and list in the order they ran.
+func NewRunID(now time.Time) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+// RunPrefix is the folder of one run.
+func RunPrefix(date, runID string) string {
+	return fmt.Sprintf("%sdt=%s/run=%s/", Prefix, date, runID)
+}
+
+// RunsIndexKey is where a run's manifest is repeated for the Athena runs table
+// (Athena skips files whose names start with "_", like _manifest.json).
+func RunsIndexKey(date, runID string) string {
+	return fmt.Sprintf("%sruns/dt=%s/%s.json", Prefix, date, runID)
+}
+
+func (j *Job) now() time.Time {
+	if j.Now != nil {
+		return j.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (j *Job) log() *slog.Logger {
+	if j.Log != nil {
+		return j.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Run takes one snapshot. On failure it writes a manifest with complete=false
+// and the error (when the store still answers) and returns the error: a
+// reader trusts a run only if its manifest says complete.
+func (j *Job) Run(ctx context.Context, req Request) (Result, error) {
+	start := j.now()
+	if err := req.Validate(start); err != nil {
+		return Result{}, err
+	}
+	res := Result{Date: req.Date, RootTenantID: req.RootTenantID, StartedAt: start, SchemaVersion: 1, Parts: []PartInfo{}}
+	if res.Date == "" {
+		res.Date = start.Format(time.DateOnly)
+	}
+	if res.RootTenantID == "" {
+		res.RootTenantID = j.RootTenantID
+	}
+	if res.RootTenantID == "" {
+		if j.OwnerTenant == nil {
+			return Result{}, errors.New("usage: no root tenant: give root_tenant_id, set ROOT_TENANT_ID, or use a token with owner_tuid")
+		}
+		id, err := j.OwnerTenant(ctx)
+		if err != nil {
+			return Result{}, fmt.Errorf("usage: find the API client's tenant: %w", err)
+		}
+		res.RootTenantID = id
+	}
+	if err := acronis.CheckUUID(res.RootTenantID); err != nil {
+		return Result{}, fmt.Errorf("usage: root tenant (from ROOT_TENANT_ID or token): %w", err)
+	}
+	res.RunID = NewRunID(start)
+	prefix := RunPrefix(res.Date, res.RunID)
+	res.Manifest = prefix + "_manifest.json"
+	log := j.log().With("run_id", res.RunID, "date", res.Date, "root_tenant_id", res.RootTenantID)
+	log.InfoContext(ctx, "usage snapshot started")
+
+	// Stop collecting a little before the invocation's deadline, so the
+	// manifest saying the run is incomplete still gets written.
+	cctx := ctx
+	if dl, ok := ctx.Deadline(); ok {
+		reserve := min(20*time.Second, time.Until(dl)/10)
+		var cancel context.CancelFunc
+		cctx, cancel = context.WithDeadline(ctx, dl.Add(-reserve))
+		defer cancel()
+	}
+	runErr := j.collect(cctx, &res, prefix)
+	res.FinishedAt = j.now()
+	res.Complete = runErr == nil
+	if runErr != nil {
+		res.Error = runErr.Error()
+	}
+	// The manifest goes last, and is written even when the context is done,
+	// so a failed run says it failed.
+	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := j.writeManifest(mctx, res, prefix); err != nil {
+		log.ErrorContext(ctx, "manifest not written", "error", err.Error())
+		if runErr == nil {
+			runErr = err
+			res.Complete = false
+			res.Error = err.Error()
+		}
+	}
+	if runErr != nil {
+		log.ErrorContext(ctx, "usage snapshot failed", "error", runErr.Error(), "tenants", res.Tenants, "items", res.Items)
+		return res, fmt.Errorf("usage snapshot %s: %w", res.RunID, runErr)
+	}
+	log.InfoContext(ctx, "usage snapshot done", "tenants", res.Tenants, "items", res.Items, "parts", len(res.Parts),
+		"duration_ms", res.FinishedAt.Sub(res.StartedAt).Milliseconds())
+	return res, nil
+}
+
+func (j *Job) writeManifest(ctx context.Context, res Result, prefix string) error {
+	b, err := json.Marshal(res)
+	if err != nil {
+		return fmt.Errorf("encode manifest: %w", err)
+	}
+	opts := objstore.PutOptions{ContentType: "application/json"}
+	if err := j.Store.PutIfAbsent(ctx, prefix+"_manifest.json", bytes.NewReader(b), opts); err != nil {
+		return fmt.Errorf("write manifest: %w", err)
+	}
+	if err := j.Store.PutIfAbsent(ctx, RunsIndexKey(res.Date, res.RunID), bytes.NewReader(append(b, '\n')), opts); err != nil {
+		return fmt.Errorf("write runs index: %w", err)
+	}
+	return nil
+}
+
+// batch is up to 100 tenants whose usage one call fetches.
+type batch struct {
+	tenants []acronis.Tenant
+}
+
+// chunk is the encoded lines of one batch.
+type chunk struct {
+	data  []byte
+	lines int
+}
+
+// collect walks, fetches and writes. It fills res's counts and parts.
+func (j *Job) collect(ctx context.Context, res *Result, prefix string) error {
+	workers := j.Workers
+	if workers <= 0 {
+		workers = DefaultWorkers
+	}
+	partBytes := j.PartBytes
+	if partBytes <= 0 {
+		partBytes = DefaultPartBytes
+	}
+	limit := j.PageLimit
+	if limit <= 0 {
+		limit = DefaultPageLimit
+	}
+	collected := res.StartedAt.Format(time.RFC3339)
+
+	g, gctx := errgroup.WithContext(ctx)
+	chunks := make(chan chunk, workers)
+	var tenants, empty, gone, dups, items atomic.Int64
+	goneIDs := make(chan string, maxListedGone)
+
+	// Writer: the only goroutine touching the part writer.
+	pw := &partWriter{ctx: gctx, store: j.Store, prefix: prefix, maxBytes: partBytes}
+	g.Go(func() error {
+		for c := range chunks {
+			if err := pw.write(c.data); err != nil {
+				return pw.fail(err)
+			}
+			items.Add(int64(c.lines)) // counted once handed to the part, not when fetched
+		}
+		if gctx.Err() != nil {
+			return pw.fail(gctx.Err())
+		}
+		return pw.finish()
+	})
+
+	// Walker: pages of tenants become batches for a bounded pool of workers.
+	g.Go(func() error {
+		defer close(chunks)
+		pool, pctx := errgroup.WithContext(gctx)
+		pool.SetLimit(workers)
+		// 16-byte keys: the only state that grows with the tree, kept small.
+		seen := map[[16]byte]struct{}{}
+		cur := make([]acronis.Tenant, 0, acronis.MaxBatch)
+		flush := func() {
+			b := batch{tenants: cur}
+			cur = make([]acronis.Tenant, 0, acronis.MaxBatch)
+			pool.Go(func() error {
+				c, err := j.fetch(pctx, b, res, collected, &empty, &gone, goneIDs)
+				if err != nil {
+					return err
+				}
+				select {
+				case chunks <- c:
+					return nil
+				case <-pctx.Done():
+					return pctx.Err()
+				}
+			})
+		}
+		var walkErr error
+		for page, err := range j.API.ListTenants(pctx, acronis.TenantFilter{SubtreeRootID: res.RootTenantID, Limit: limit}) {
+			if err != nil {
+				walkErr = fmt.Errorf("list tenants under %s: %w", res.RootTenantID, err)
+				break
+			}
+			for _, t := range page {
+				// A tree that changes during the walk can shift offset-based
+				// cursors and show a tenant twice: bill it once.
+				key, ok := uuidKey(t.ID)
+				if !ok {
+					walkErr = fmt.Errorf("list tenants under %s: tenant id %q is not a UUID", res.RootTenantID, trunc(t.ID, 40))
+					break
+				}
+				if _, dup := seen[key]; dup {
+					dups.Add(1)
+					continue
+				}
+				seen[key] = struct{}{}
+				tenants.Add(1)
+				cur = append(cur, t)
+				if len(cur) == acronis.MaxBatch {
+					flush()
+				}
+			}
+			if walkErr != nil {
+				break
+			}
+		}
+		if walkErr == nil && len(cur) > 0 {
+			flush()
+		}
+		if err := pool.Wait(); err != nil {
+			return err
+		}
+		return walkErr
+	})
+
+	err := g.Wait()
+	close(goneIDs)
+	for id := range goneIDs {
+		res.GoneTenantIDs = append(res.GoneTenantIDs, id)
+	}
+	res.Tenants, res.TenantsWithoutData, res.TenantsGone, res.DuplicatesSkipped = tenants.Load(), empty.Load(), gone.Load(), dups.Load()
+	res.Items = items.Load()
+	res.Parts = append(res.Parts, pw.parts...)
+	if err == nil && res.Tenants == 0 {
+		err = fmt.Errorf("no tenants under %s: not even the root itself is visible", res.RootTenantID)
+	}
+	return err
+}
+
+// fetch gets one batch's usage and encodes its lines. Tenants missing from
+// the batch answer are asked for one by one: a tenant deleted (or moved out
+// of scope) since the walk is counted as gone, anything else is an error, so
+// no tenant disappears from a snapshot unnoticed.
+func (j *Job) fetch(ctx context.Context, b batch, res *Result, collected string, empty, gone *atomic.Int64, goneIDs chan<- string) (chunk, error) {
+	ids := make([]string, len(b.tenants))
+	for i, t := range b.tenants {
+		ids[i] = t.ID
+	}
+	answer, err := j.API.UsagesBatch(ctx, ids)
+	if err != nil {
+		return chunk{}, fmt.Errorf("usage of %d tenants from %s: %w", len(ids), ids[0], err)
+	}
+	byID := make(map[string][]acronis.Usage, len(answer))
+	for _, tu := range answer {
+		byID[tu.Tenant] = tu.Usages
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	lines := 0
+	for _, t := range b.tenants {
+		us, ok := byID[t.ID]
+		if !ok {
+			us, err = j.API.TenantUsages(ctx, t.ID)
+			if acronis.HasStatus(err, 404) || acronis.HasStatus(err, 403) {
+				gone.Add(1)
+				select {
+				case goneIDs <- t.ID:
+				default: // the manifest lists the first few; the count has them all
+				}
+				continue
+			}
+			if err != nil {
+				return chunk{}, fmt.Errorf("usage of tenant %s (missing from its batch): %w", t.ID, err)
+			}
+		}
+		if len(us) == 0 {
+			empty.Add(1)
+		}
+		for _, u := range us {
+			if u.TenantUUID != "" && u.TenantUUID != t.ID {
+				return chunk{}, fmt.Errorf("usage of tenant %s: an item names tenant %s", t.ID, u.TenantUUID)
+			}
+			if err := enc.Encode(makeLine(res, collected, t, u)); err != nil {
+				return chunk{}, fmt.Errorf("encode usage of tenant %s: %w", t.ID, err)
+			}
+			lines++
+		}
+	}
+	return chunk{data: buf.Bytes(), lines: lines}, nil
+}
+
+func makeLine(res *Result, collected string, t acronis.Tenant, u acronis.Usage) Line {
+	l := Line{
+		SnapshotDate: res.Date, RunID: res.RunID, CollectedAt: collected,
+		TenantUUID: t.ID, TenantLegacyID: string(u.TenantID), TenantName: t.Name, TenantKind: t.Kind, ParentID: t.ParentID,
+		ApplicationID: u.ApplicationID, Name: u.Name, UsageName: u.UsageName, Type: u.Type,
+		MeasurementUnit: u.MeasurementUnit, InfraID: u.InfraID, RangeStart: u.RangeStart,
+		Value: u.Value, AbsoluteValue: u.AbsoluteValue,
+	}
+	if t.CustomerID != nil {
+		l.CustomerID = *t.CustomerID
+	}
+	if u.Edition != nil {
+		l.Edition = *u.Edition
+	}
+	if oi := u.OfferingItem; oi != nil {
+		l.OfferingStatus = oi.Status
+		if q := oi.Quota; q != nil {
+			l.QuotaValue, l.QuotaOverage, l.QuotaVersion = q.Value, q.Overage, q.Version
+		}
+	}
+	return l
+}
+
+// uuidKey packs a lower-case 8-4-4-4-12 UUID into 16 bytes.
+func uuidKey(id string) ([16]byte, bool) {
+	var k [16]byte
+	if acronis.CheckUUID(id) != nil {
+		return k, false
+	}
+	h := strings.ReplaceAll(id, "-", "")
+	if _, err := hex.Decode(k[:], []byte(h)); err != nil {
+		return k, false
+	}
+	return k, true
+}
