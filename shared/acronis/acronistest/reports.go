@@ -62,9 +62,10 @@ func seedOf(s string) uint64 {
 }
 
 type csvGen struct {
-	rng *rand.Rand
-	buf []byte
-	row int
+	rng  *rand.Rand
+	line []byte // backing array reused for every row
+	buf  []byte // what is left of the current row
+	row  int
 }
 
 func (g *csvGen) Read(p []byte) (int, error) {
@@ -74,8 +75,16 @@ func (g *csvGen) Read(p []byte) (int, error) {
 			if g.row == 0 {
 				g.buf = []byte("tenant_name,tenant_id,usage_name,edition,value,unit\n")
 			} else {
-				g.buf = fmt.Appendf(nil, "Customer %05d,%d,storage,pck_per_gigabyte,%d.%03d,GB\n",
-					g.rng.IntN(100000), 1000+g.rng.IntN(900000), g.rng.IntN(10000), g.rng.IntN(1000))
+				l := append(g.line[:0], "Customer "...)
+				l = strconv.AppendInt(l, int64(10000+g.rng.IntN(90000)), 10)
+				l = append(l, ',')
+				l = strconv.AppendInt(l, int64(1000+g.rng.IntN(900000)), 10)
+				l = append(l, ",storage,pck_per_gigabyte,"...)
+				l = strconv.AppendInt(l, int64(g.rng.IntN(10000)), 10)
+				l = append(l, '.')
+				l = strconv.AppendInt(l, int64(100+g.rng.IntN(900)), 10)
+				l = append(l, ",GB\n"...)
+				g.line, g.buf = l, l
 			}
 			g.row++
 		}
