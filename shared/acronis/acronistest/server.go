@@ -76,6 +76,7 @@ type Server struct {
 	rootID   string
 
 	reports        map[string]*report
+	resources      map[string][]*resource // tenant id -> machines with policy statuses
 	reportBehavior ReportBehavior
 	dropsLeft      int
 
@@ -234,6 +235,7 @@ func (s *Server) routes() {
 	s.routesTenants()
 	s.routesReports()
 	s.routesUsage()
+	s.routesPolicy()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusNotFound, "NotFound", "no such endpoint: "+r.Method+" "+r.URL.Path, "")
 	})

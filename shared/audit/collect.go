@@ -1,0 +1,165 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/acp-serverless/acp-serverless/shared/acronis"
+	"github.com/acp-serverless/acp-serverless/shared/huaweicbr"
+	"golang.org/x/sync/errgroup"
+)
+
+// Stats describe what a provider's collection covered.
+type Stats struct {
+	Status    string `json:"status"` // ok, failed: ..., skipped: ...
+	Tenants   int    `json:"tenants,omitempty"`
+	Resources int    `json:"resources,omitempty"`
+	Policies  int    `json:"policies,omitempty"`
+	Findings  int    `json:"findings"`
+}
+
+// AcronisSource collects policy execution statuses.
+type AcronisSource struct {
+	Client    *acronis.Client
+	PageLimit int // items per page asked for (default 500)
+}
+
+// Collect judges every resource of the given tenants, or of every customer
+// under root when none are given.
+func (a *AcronisSource) Collect(ctx context.Context, rules Rules, root string, tenantIDs []string, now time.Time) ([]Finding, Stats, error) {
+	names := map[string]string{} // uuid -> tenant name
+	var ids []string
+	if len(tenantIDs) > 0 {
+		for _, batch := range acronis.Batches(tenantIDs, acronis.MaxBatch) {
+			for page, err := range a.Client.ListTenants(ctx, acronis.TenantFilter{UUIDs: batch, Lod: "basic"}) {
+				if err != nil {
+					return nil, Stats{}, fmt.Errorf("acronis: tenants: %w", err)
+				}
+				for _, t := range page {
+					names[t.ID] = t.Name
+				}
+			}
+		}
+		for _, id := range tenantIDs {
+			if _, ok := names[id]; !ok {
+				return nil, Stats{}, fmt.Errorf("acronis: tenant %s: not found or not visible to the API client", id)
+			}
+		}
+		ids = tenantIDs
+	} else {
+		for page, err := range a.Client.ListTenants(ctx, acronis.TenantFilter{SubtreeRootID: root, Lod: "basic"}) {
+			if err != nil {
+				return nil, Stats{}, fmt.Errorf("acronis: tenant tree under %s: %w", root, err)
+			}
+			for _, t := range page {
+				if t.Kind == acronis.KindCustomer {
+					names[t.ID] = t.Name
+					ids = append(ids, t.ID)
+				}
+			}
+		}
+	}
+	limit := a.PageLimit
+	if limit <= 0 {
+		limit = 500
+	}
+	var out []Finding
+	st := Stats{Tenants: len(ids)}
+	for page, err := range a.Client.PolicyStatuses(ctx, ids, limit) {
+		if err != nil {
+			return nil, Stats{}, fmt.Errorf("acronis: policy statuses: %w", err)
+		}
+		// Items carry the legacy numeric tenant id and the tenant's name: map
+		// back to the UUID through the names of the batch asked for, only
+		// where the name is unambiguous in that batch.
+		byName := map[string]string{}
+		dup := map[string]bool{}
+		for _, id := range page.Batch {
+			n := names[id]
+			if _, seen := byName[n]; seen {
+				dup[n] = true
+			}
+			byName[n] = id
+		}
+		for _, it := range page.Items {
+			uuid := ""
+			if !dup[it.Context.TenantName] {
+				uuid = byName[it.Context.TenantName]
+			}
+			if len(page.Batch) == 1 {
+				uuid = page.Batch[0]
+			}
+			st.Resources++
+			st.Policies += len(it.Policies)
+			out = append(out, rules.AcronisResource(it, uuid, now)...)
+		}
+	}
+	st.Findings, st.Status = len(out), "ok"
+	return out, st, nil
+}
+
+// CBRSource collects CBR policies and organization policies.
+type CBRSource struct {
+	Client      *huaweicbr.Client
+	Project     string // how the project appears in findings
+	Concurrency int    // parallel detail requests (default 4)
+}
+
+// Collect lists policies and shows each, lists organization policies of both
+// operation types and reads each one's delivery detail.
+func (c *CBRSource) Collect(ctx context.Context, rules Rules) ([]Finding, Stats, error) {
+	list, err := c.Client.ListPolicies(ctx, "")
+	if err != nil {
+		return nil, Stats{}, fmt.Errorf("huaweicbr: list policies: %w", err)
+	}
+	var orgs []huaweicbr.OrganizationPolicy
+	for _, op := range []string{"backup", "replication"} {
+		o, err := c.Client.ListOrganizationPolicies(ctx, op)
+		if err != nil {
+			return nil, Stats{}, fmt.Errorf("huaweicbr: list %s organization policies: %w", op, err)
+		}
+		orgs = append(orgs, o...)
+	}
+	conc := c.Concurrency
+	if conc <= 0 {
+		conc = 4
+	}
+	var mu sync.Mutex
+	var out []Finding
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(conc)
+	for _, p := range list {
+		g.Go(func() error {
+			full, err := c.Client.ShowPolicy(gctx, p.ID)
+			if err != nil {
+				return fmt.Errorf("huaweicbr: show policy %s: %w", p.ID, err)
+			}
+			f := rules.CBRPolicy(full, c.Project)
+			mu.Lock()
+			out = append(out, f...)
+			mu.Unlock()
+			return nil
+		})
+	}
+	for _, o := range orgs {
+		g.Go(func() error {
+			members, err := c.Client.OrganizationPolicyDetail(gctx, o.ID)
+			if err != nil {
+				return fmt.Errorf("huaweicbr: organization policy %s delivery: %w", o.ID, err)
+			}
+			f := rules.CBROrganizationPolicy(o, members)
+			mu.Lock()
+			out = append(out, f...)
+			mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, Stats{}, err
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, Stats{Status: "ok", Policies: len(list) + len(orgs), Findings: len(out)}, nil
+}

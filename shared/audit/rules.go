@@ -1,0 +1,283 @@
+// Package audit is the policy-status audit: it collects Acronis policy
+// execution statuses and Huawei CBR policy definitions and delivery states,
+// judges them against a configurable rule set, and writes findings, a
+// summary and a self-contained HTML report.
+package audit
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/acp-serverless/acp-serverless/shared/acronis"
+	"github.com/acp-serverless/acp-serverless/shared/huaweicbr"
+)
+
+// Severities, worst first.
+const (
+	Critical = "critical"
+	Warning  = "warning"
+	Unknown  = "unknown" // a status the rules do not know: reported, never dropped
+	Info     = "info"
+)
+
+// SeverityRank orders severities, worst first.
+func SeverityRank(s string) int {
+	switch s {
+	case Critical:
+		return 0
+	case Warning:
+		return 1
+	case Unknown:
+		return 2
+	}
+	return 3
+}
+
+// Providers.
+const (
+	Acronis   = "acronis"
+	HuaweiCBR = "huaweicbr"
+)
+
+// Rule names (stable: they are part of finding keys).
+const (
+	RuleStatus        = "policy_status"
+	RuleUnknownStatus = "unknown_status"
+	RuleStale         = "no_recent_run"
+	RuleNextRunPast   = "next_run_in_past"
+	RuleNoProtection  = "no_protection"
+	RuleDisabled      = "policy_disabled"
+	RuleInterval      = "backup_interval"
+	RuleRetention     = "retention"
+	RuleDelivery      = "org_policy_not_delivered"
+	RuleSchedule      = "schedule_unreadable"
+)
+
+// Rules holds the deployment's thresholds.
+type Rules struct {
+	MaxHoursWithoutRun float64       // default 36
+	MaxIntervalHours   float64       // default 24
+	MinRetentionDays   int           // default 35
+	NextRunGrace       time.Duration // default 1h: a run this late is "in the past"
+}
+
+// WithDefaults fills unset thresholds.
+func (r Rules) WithDefaults() Rules {
+	if r.MaxHoursWithoutRun <= 0 {
+		r.MaxHoursWithoutRun = 36
+	}
+	if r.MaxIntervalHours <= 0 {
+		r.MaxIntervalHours = 24
+	}
+	if r.MinRetentionDays <= 0 {
+		r.MinRetentionDays = 35
+	}
+	if r.NextRunGrace <= 0 {
+		r.NextRunGrace = time.Hour
+	}
+	return r
+}
+
+// Finding is one thing wrong. Key is stable across runs, so "new since the
+// previous run" is a set difference.
+type Finding struct {
+	Key            string `json:"key"`
+	Provider       string `json:"provider"`
+	Severity       string `json:"severity"`
+	Rule           string `json:"rule"`
+	Customer       string `json:"customer"` // tenant name, or CBR account/project
+	TenantID       string `json:"tenant_id,omitempty"`
+	TenantLegacyID string `json:"tenant_legacy_id,omitempty"`
+	Resource       string `json:"resource,omitempty"`
+	ResourceID     string `json:"resource_id,omitempty"`
+	Policy         string `json:"policy,omitempty"`
+	PolicyID       string `json:"policy_id,omitempty"`
+	Message        string `json:"message"`
+	New            bool   `json:"new"`
+}
+
+func key(parts ...string) string { return strings.Join(parts, "|") }
+
+// Statuses the rules know. Any other is reported as unknown.
+var knownStatus = map[string]string{
+	"ok": "", "running": "", "idle": "",
+	"warning": Warning, "error": Critical, "critical": Critical,
+	"not_protected": Warning,
+}
+
+// AcronisResource judges one resource's policies. tenantUUID may be empty
+// when the item could not be mapped back (its legacy id is kept).
+func (r Rules) AcronisResource(it acronis.PolicyStatusItem, tenantUUID string, now time.Time) []Finding {
+	base := Finding{Provider: Acronis, Customer: it.Context.TenantName, TenantID: tenantUUID, TenantLegacyID: string(it.Context.TenantID),
+		Resource: firstNonEmpty(it.Context.UserDefinedName, it.Context.Name, it.Context.AgentName), ResourceID: it.Context.ID}
+	var out []Finding
+	add := func(f Finding) {
+		f.Key = key(Acronis, firstNonEmpty(tenantUUID, "legacy:"+base.TenantLegacyID), base.ResourceID, f.PolicyID, f.Rule)
+		out = append(out, f)
+	}
+	if len(it.Policies) == 0 {
+		f := base
+		f.Rule, f.Severity, f.Message = RuleNoProtection, Warning, "no protection policy is applied to this resource"
+		add(f)
+		return out
+	}
+	for _, p := range it.Policies {
+		f := base
+		f.Policy, f.PolicyID = firstNonEmpty(strings.Join(p.Names, ", "), p.Type), firstNonEmpty(p.ID, p.Type)
+		status := strings.ToLower(p.Status)
+		sev, known := knownStatus[status]
+		switch {
+		case !known:
+			g := f
+			g.Rule, g.Severity, g.Message = RuleUnknownStatus, Unknown, fmt.Sprintf("status %q is not one the audit knows", p.Status)
+			add(g)
+		case status == "not_protected":
+			g := f
+			g.Rule, g.Severity, g.Message = RuleNoProtection, sev, "resource reported not protected"
+			add(g)
+		case sev != "":
+			g := f
+			g.Rule, g.Severity, g.Message = RuleStatus, sev, fmt.Sprintf("policy status %s", status)
+			add(g)
+		}
+		// Staleness: from the last (successful) run when the API gives it,
+		// otherwise from how late the next scheduled run is.
+		if last := firstNonEmpty(p.LastSuccessTime, p.LastRunTime); last != "" {
+			if t, err := ParseTime(last); err == nil && now.Sub(t).Hours() > r.MaxHoursWithoutRun {
+				g := f
+				g.Rule, g.Severity, g.Message = RuleStale, Critical, fmt.Sprintf("last run %s, over %.0f h ago", t.UTC().Format(time.RFC3339), r.MaxHoursWithoutRun)
+				add(g)
+			}
+		}
+		if p.NextRunTime != "" && p.Running.State != "running" {
+			t, err := ParseTime(p.NextRunTime)
+			switch {
+			case err != nil:
+				g := f
+				g.Rule, g.Severity, g.Message = RuleSchedule, Unknown, fmt.Sprintf("next_run_time %q unreadable", p.NextRunTime)
+				add(g)
+			case now.Sub(t).Hours() > r.MaxHoursWithoutRun && p.LastRunTime == "" && p.LastSuccessTime == "":
+				g := f
+				g.Rule, g.Severity, g.Message = RuleStale, Critical, fmt.Sprintf("scheduled run of %s never happened: no run for over %.0f h", t.UTC().Format(time.RFC3339), r.MaxHoursWithoutRun)
+				add(g)
+			case now.Sub(t) > r.NextRunGrace:
+				g := f
+				g.Rule, g.Severity, g.Message = RuleNextRunPast, Warning, fmt.Sprintf("next run time %s is %.1f h in the past", t.UTC().Format(time.RFC3339), now.Sub(t).Hours())
+				add(g)
+			}
+		}
+	}
+	return out
+}
+
+// CBRPolicy judges one CBR policy definition.
+func (r Rules) CBRPolicy(p huaweicbr.Policy, customer string) []Finding {
+	base := Finding{Provider: HuaweiCBR, Customer: customer, Policy: p.Name, PolicyID: p.ID, Resource: p.OperationType + " policy"}
+	var out []Finding
+	add := func(f Finding) {
+		f.Key = key(HuaweiCBR, customer, p.ID, f.Rule)
+		out = append(out, f)
+	}
+	if !p.Enabled {
+		f := base
+		f.Rule, f.Severity, f.Message = RuleDisabled, Warning, "policy is disabled: nothing it covers is backed up"
+		add(f)
+	}
+	out = append(out, r.schedule(base, p.Trigger.Properties.Pattern, p.OperationDefinition, add)...)
+	return out
+}
+
+// schedule judges interval and retention (shared by policies and organization policies).
+func (r Rules) schedule(base Finding, patterns []string, def huaweicbr.OperationDefinition, add func(Finding)) []Finding {
+	if len(patterns) > 0 {
+		iv, err := huaweicbr.MaxInterval(patterns)
+		switch {
+		case err != nil:
+			f := base
+			f.Rule, f.Severity, f.Message = RuleSchedule, Unknown, "schedule unreadable: "+err.Error()
+			add(f)
+		case iv.Hours() > r.MaxIntervalHours:
+			f := base
+			f.Rule, f.Severity, f.Message = RuleInterval, Warning, fmt.Sprintf("backups up to %.0f h apart (limit %.0f h)", iv.Hours(), r.MaxIntervalHours)
+			add(f)
+		}
+	}
+	// -1 or unset means kept forever; count-based retention (max_backups)
+	// is not a duration and is not judged here.
+	if d := def.RetentionDurationDays; d != nil && *d >= 0 && *d < r.MinRetentionDays {
+		f := base
+		f.Rule, f.Severity, f.Message = RuleRetention, Warning, fmt.Sprintf("backups kept %d days (minimum %d)", *d, r.MinRetentionDays)
+		add(f)
+	}
+	return nil
+}
+
+// CBROrganizationPolicy judges an organization policy and its delivery to
+// each member account.
+func (r Rules) CBROrganizationPolicy(p huaweicbr.OrganizationPolicy, members []huaweicbr.MemberStatus) []Finding {
+	var out []Finding
+	base := Finding{Provider: HuaweiCBR, Customer: "organization", Policy: p.Name, PolicyID: p.ID, Resource: p.OperationType + " organization policy"}
+	r.schedule(base, p.Trigger.Properties.Pattern, p.OperationDefinition, func(f Finding) {
+		f.Key = key(HuaweiCBR, "organization", p.ID, f.Rule)
+		out = append(out, f)
+	})
+	for _, m := range members {
+		if m.Status == "available" {
+			continue
+		}
+		f := base
+		f.Customer = firstNonEmpty(m.DomainName, m.DomainID)
+		f.Resource = "member project " + firstNonEmpty(m.ProjectName, m.ProjectID)
+		f.Rule, f.Severity = RuleDelivery, Warning
+		f.Message = fmt.Sprintf("organization policy %s in member account (status %s)", deliveryVerb(m.Status), m.Status)
+		if m.Status == "error" {
+			f.Severity = Critical
+			if m.ErrorMsg != nil && *m.ErrorMsg != "" {
+				f.Message += ": " + *m.ErrorMsg
+			}
+		}
+		f.Key = key(HuaweiCBR, m.DomainID, m.ProjectID, p.ID, RuleDelivery)
+		out = append(out, f)
+	}
+	return out
+}
+
+func deliveryVerb(status string) string {
+	switch status {
+	case "syncing", "updating":
+		return "not yet delivered"
+	case "deleting":
+		return "being removed"
+	case "error":
+		return "failed to deliver"
+	}
+	return "in an unknown delivery state"
+}
+
+// ParseTime reads the platform's timestamps: with or without zone (UTC is
+// assumed without one), with or without fractions.
+func ParseTime(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05"} {
+		if t, err := time.Parse(layout, strings.TrimSpace(s)); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("time %q: not RFC 3339 (zone and fractions optional)", truncate(s))
+}
+
+func truncate(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
+
+func firstNonEmpty(v ...string) string {
+	for _, s := range v {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
