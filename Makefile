@@ -2,7 +2,7 @@
 # `make test` is what CI runs (.ci/run). `make demo` needs no AWS or Acronis account.
 
 # One entry per function directory under functions/.
-FUNCTIONS := token-refresh usage-snapshot report-download
+FUNCTIONS := token-refresh usage-snapshot report-download policy-audit
 
 GOARCH ?= arm64
 GO_BUILD := CGO_ENABLED=0 GOOS=linux go build -trimpath -tags lambda.norpc -ldflags "-s -w"
@@ -78,3 +78,6 @@ build-UsageSnapshotFunction:
 
 build-ReportDownloadFunction:
 	GOARCH=arm64 $(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/report-download
+
+build-PolicyAuditFunction:
+	GOARCH=arm64 $(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/policy-audit

@@ -33,6 +33,7 @@ type demo struct {
 	refresher      *tokenrefresh.Refresher
 	tokens         *tokenrefresh.SecretSource
 	client         *acronis.Client
+	customers      []string // the simulated customers' tenant ids
 }
 
 type step struct {
@@ -45,6 +46,7 @@ var steps = []step{
 	{"token-refresh", runTokenRefresh},
 	{"usage-snapshot", runUsageSnapshot},
 	{"report-download", runReportDownload},
+	{"policy-audit", runPolicyAudit},
 }
 
 func main() {
@@ -84,7 +86,11 @@ func run(ctx context.Context, out string, verbose, useMoto bool, w io.Writer) er
 	}
 	d.sim.Start()
 	defer d.sim.Close()
-	d.sim.GenerateTree(3, 5, 2)
+	for _, id := range d.sim.GenerateTree(3, 5, 2) {
+		if t, _ := d.sim.Tenant(id); t["kind"] == "customer" {
+			d.customers = append(d.customers, id)
+		}
+	}
 	id, secret := d.sim.AddAPIClient("")
 	creds, _ := json.Marshal(acronis.Credentials{BaseURL: d.sim.URL(), ClientID: id, ClientSecret: secret})
 	if err := d.secrets.Put(ctx, d.clientSecretID, creds); err != nil {

@@ -65,7 +65,7 @@ table{border-collapse:collapse;width:100%} td,th{border-bottom:1px solid #eee;pa
 </style></head><body>
 <h1>Backup policy audit</h1>
 <div class="meta">Run {{.S.RunID}}, {{.S.StartedAt.Format "2006-01-02 15:04 MST"}}.
-<span id="total">{{.S.Total}}</span> findings: {{range $k, $v := .S.BySeverity}}<span>{{$v}} {{$k}}</span> {{end}}— {{.S.New}} new since {{if .S.PreviousRun}}run {{.S.PreviousRun}}{{else}}(no previous run){{end}}.
+<span id="total">{{.S.Total}}</span> findings: {{range $k, $v := .S.BySeverity}}<span>{{$v}} {{$k}}</span> {{end}}— {{.S.New}} new {{if .S.PreviousRun}}since run {{.S.PreviousRun}}{{else}}(first run: no earlier one to compare with){{end}}.
 Providers: {{range $p, $st := .S.Providers}}{{$p}}: {{$st.Status}}; {{end}}</div>
 {{if .S.Partial}}<div class="partial" id="partial">PARTIAL RUN: provider(s) {{range .S.FailedProviders}}{{.}} {{end}}failed. The findings below come from the others only.</div>{{end}}
 <div class="bar">

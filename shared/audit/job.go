@@ -69,6 +69,7 @@ type Job struct {
 	RootTenantID  func(ctx context.Context) (string, error)
 	CBR           *CBRSource // nil: CBR is not configured
 	CBRSkipReason string
+	CBRError      error // CBR is configured but unusable (bad secret): the provider fails
 	Rules         Rules
 	Store         objstore.Store
 	Notifier      Notifier  // nil: no notifications
@@ -180,6 +181,8 @@ func (j *Job) Run(ctx context.Context, req Request) (Result, error) {
 	switch {
 	case !req.wants(HuaweiCBR):
 		done(HuaweiCBR, nil, Stats{Status: "skipped: not requested"})
+	case j.CBRError != nil:
+		fail(HuaweiCBR, j.CBRError)
 	case j.CBR == nil:
 		done(HuaweiCBR, nil, Stats{Status: "skipped: " + j.CBRSkipReason})
 		if slices.Contains(req.Providers, HuaweiCBR) {

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+
+	"github.com/acp-serverless/acp-serverless/shared/audit"
+	"github.com/acp-serverless/acp-serverless/shared/httpretry"
+	"github.com/acp-serverless/acp-serverless/shared/huaweicbr"
+	"github.com/acp-serverless/acp-serverless/shared/huaweicbr/cbrtest"
+)
+
+// runPolicyAudit audits the simulated customers' machines and a simulated
+// CBR project; report.html can be opened from the output folder.
+func runPolicyAudit(ctx context.Context, d *demo) (any, error) {
+	for i, id := range d.customers {
+		d.sim.AddResources(id, 12, int64(i))
+	}
+	cbr := cbrtest.New(cbrtest.Config{Seed: 2})
+	cbr.Start()
+	defer cbr.Close()
+	cbr.Populate(2, 12, 4)
+	job := &audit.Job{
+		Acronis:      &audit.AcronisSource{Client: d.client},
+		RootTenantID: func(context.Context) (string, error) { return d.sim.RootTenantID(), nil },
+		CBR:          &audit.CBRSource{Client: huaweicbr.New(cbr.Credentials(), &http.Client{Transport: httpretry.NewTransport(nil, httpretry.Policy{})}), Project: "demo-project"},
+		Store:        d.bucket, Log: d.log, Notifier: printNotifier{}, Metrics: nil,
+	}
+	res, err := job.Run(ctx, audit.Request{})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"prefix": res.Prefix, "findings": res.Findings, "by_severity": res.BySeverity, "new_critical": res.NewCritical,
+		"providers": res.Providers, "notified": res.Notified, "open": res.Prefix + "report.html"}, nil
+}
+
+type printNotifier struct{}
+
+func (printNotifier) Notify(_ context.Context, subject, _ string) error {
+	fmt.Fprintf(os.Stdout, "  (SNS stand-in) would publish: %s\n", subject)
+	return nil
+}
