@@ -2,7 +2,7 @@
 # `make test` is what CI runs (.ci/run). `make demo` needs no AWS or Acronis account.
 
 # One entry per function directory under functions/.
-FUNCTIONS := token-refresh usage-snapshot
+FUNCTIONS := token-refresh usage-snapshot report-download
 
 GOARCH ?= arm64
 GO_BUILD := CGO_ENABLED=0 GOOS=linux go build -trimpath -tags lambda.norpc -ldflags "-s -w"
@@ -75,3 +75,6 @@ build-TokenRefreshFunction:
 
 build-UsageSnapshotFunction:
 	GOARCH=arm64 $(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/usage-snapshot
+
+build-ReportDownloadFunction:
+	GOARCH=arm64 $(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/report-download

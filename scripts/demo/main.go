@@ -44,6 +44,7 @@ type step struct {
 var steps = []step{
 	{"token-refresh", runTokenRefresh},
 	{"usage-snapshot", runUsageSnapshot},
+	{"report-download", runReportDownload},
 }
 
 func main() {

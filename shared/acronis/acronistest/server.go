@@ -75,6 +75,10 @@ type Server struct {
 	children map[string][]string // parent id -> child ids, in creation order
 	rootID   string
 
+	reports        map[string]*report
+	reportBehavior ReportBehavior
+	dropsLeft      int
+
 	mux *http.ServeMux
 	hs  *httptest.Server
 }
@@ -109,6 +113,7 @@ func New(cfg Config) *Server {
 		mux:      http.NewServeMux(),
 	}
 	s.setFaultsLocked(cfg.Faults)
+	s.reportBehavior.Size = 64 << 10
 	root := s.newTenantLocked("MSP Root", KindRoot(), "", "")
 	s.rootID = root.ID
 	s.routes()
@@ -227,6 +232,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/2/users/me", s.handleUsersMe)
 	s.route("GET /api/2/clients/{id}", s.handleGetClient)
 	s.routesTenants()
+	s.routesReports()
 	s.routesUsage()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusNotFound, "NotFound", "no such endpoint: "+r.Method+" "+r.URL.Path, "")

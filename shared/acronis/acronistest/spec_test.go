@@ -1,6 +1,7 @@
 package acronistest_test
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -60,6 +61,9 @@ func TestResponsesMatchSpec(t *testing.T) {
 		{"unauthorized", "GET", "/api/2/tenants/" + cust, "/tenants/{tenant_id}", "", 401},
 		{"bad request", "GET", "/api/2/tenants", "/tenants", "", 400},
 		{"unsupported media", "POST", "/api/2/tenants", "/tenants", "", 415},
+		{"create report", "POST", "/api/2/reports", "/reports", `{"recipients":[],"result_action":"save","schedule":{"type":"once"},"parameters":{"tenant_id":"` + root + `","level":"accounts","kind":"usage_summary","formats":["csv","html"],"period":{"start":"2026-10-01","end":"2026-10-31"}}}`, 200},
+		{"bad report", "POST", "/api/2/reports", "/reports", `{"recipients":[],"result_action":"save","schedule":{"type":"once"},"parameters":{"tenant_id":"` + root + `","level":"accounts","kind":"usage_summary","formats":["pdf"]}}`, 400},
+		{"stored reports", "GET", "", "/reports/{report_id}/stored", "", 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,6 +85,14 @@ func TestResponsesMatchSpec(t *testing.T) {
 				st = resp.StatusCode
 				body, _ = io.ReadAll(resp.Body)
 				resp.Body.Close()
+			case "stored reports":
+				_, created := call(t, sim, tok, "POST", "/api/2/reports", `{"recipients":[],"result_action":"save","schedule":{"type":"once"},"parameters":{"tenant_id":"`+root+`","level":"accounts","kind":"usage_current","formats":["csv"]}}`)
+				var rep struct{ ID string }
+				_ = json.Unmarshal(created, &rep)
+				st, body = call(t, sim, tok, "GET", "/api/2/reports/"+rep.ID+"/stored", "")
+				if !strings.Contains(string(body), `"saved"`) {
+					t.Fatalf("stored list %s", body)
+				}
 			default:
 				st, body = call(t, sim, tok, tt.method, tt.path, tt.body)
 			}

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/acp-serverless/acp-serverless/shared/acronis"
+	"github.com/acp-serverless/acp-serverless/shared/acronis/acronistest"
+	"github.com/acp-serverless/acp-serverless/shared/awsenv"
+	"github.com/acp-serverless/acp-serverless/shared/lambdafn"
+	"github.com/acp-serverless/acp-serverless/shared/mototest"
+	"github.com/acp-serverless/acp-serverless/shared/reports"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+)
+
+func TestMain(m *testing.M) { mototest.Main(m) }
+
+// Every sample event parses; the deployed wiring runs one against moto and the simulator.
+func TestEvents(t *testing.T) {
+	files, _ := filepath.Glob("../../events/report-download*.json")
+	if len(files) < 4 {
+		t.Fatalf("sample events: %v", files)
+	}
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		if _, err := reports.ParseRequest(b, reports.Request{}, time.Now()); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+func TestHandler(t *testing.T) {
+	ctx := context.Background()
+	moto := mototest.Get(t)
+	sim := acronistest.NewServer(t, acronistest.Config{})
+	sim.SetReportBehavior(acronistest.ReportBehavior{Size: 1 << 20})
+	id, secret := sim.AddAPIClient("")
+	tok := acronistest.MintToken(t, sim, id, secret)
+	sm := awsenv.SecretsManager(moto.Config())
+	tokenID, bucket := mototest.Name("token"), mototest.Name("data")
+	stored := fmt.Sprintf(`{"access_token":%q,"expires_at":%q,"base_url":%q}`, tok, time.Now().Add(time.Hour).Format(time.RFC3339), sim.URL())
+	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(tokenID), SecretString: aws.String(stored)}); err != nil {
+		t.Fatal(err)
+	}
+	s3c := awsenv.S3(moto.Config())
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"ACRONIS_TOKEN_SECRET_ID": tokenID, "TOKEN_REFRESH_FUNCTION": "token-refresh", "DATA_BUCKET": bucket, "REPORT_FORMATS": "csv_v2_0"}
+	var logs bytes.Buffer
+	h, err := build(moto.Config(), func(k string) string { return env[k] }, lambdafn.Logger(&logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	handler := lambda.NewHandler(h)
+	lctx := lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: "t"})
+	lctx, cancel := context.WithTimeout(lctx, 5*time.Minute)
+	defer cancel()
+	payload, _ := os.ReadFile("../../events/report-download-daily.json")
+	out, err := handler.Invoke(lctx, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res reports.Result
+	_ = json.Unmarshal(out, &res)
+	if res.Status != "stored" || len(res.Objects) != 1 {
+		t.Fatalf("result %s", out)
+	}
+	head, err := s3c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(res.Objects[0].Key)})
+	if err != nil || aws.ToInt64(head.ContentLength) != 1<<20 || head.Metadata["tenant-id"] != sim.RootTenantID() {
+		t.Fatalf("object: %v %v", head, err)
+	}
+	if strings.Contains(logs.String(), tok) {
+		t.Fatal("the access token is in the logs")
+	}
+	if n := sim.CountRequests("POST", acronis.TokenPath); n != 1 {
+		t.Fatalf("%d token requests: the function minted its own token", n)
+	}
+}
+
+func TestBadConfiguration(t *testing.T) {
+	tests := []struct {
+		env     map[string]string
+		wantErr string
+	}{
+		{map[string]string{}, "ACRONIS_TOKEN_SECRET_ID, TOKEN_REFRESH_FUNCTION"},
+		{map[string]string{"ACRONIS_TOKEN_SECRET_ID": "t", "TOKEN_REFRESH_FUNCTION": "f", "DATA_BUCKET": "b", "REPORT_FORMATS": "pdf"}, `field "formats"`},
+		{map[string]string{"ACRONIS_TOKEN_SECRET_ID": "t", "TOKEN_REFRESH_FUNCTION": "f", "DATA_BUCKET": "b", "REPORT_SHOW_SKUS": "yes"}, "REPORT_SHOW_SKUS"},
+		{map[string]string{"ACRONIS_TOKEN_SECRET_ID": "t", "TOKEN_REFRESH_FUNCTION": "f", "DATA_BUCKET": "b", "REPORT_TENANT_ID": "17"}, `field "tenant_id"`},
+	}
+	for _, tt := range tests {
+		_, err := build(aws.Config{}, func(k string) string { return tt.env[k] }, lambdafn.Logger(&bytes.Buffer{}))
+		if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+			t.Errorf("env %v: err %v, want %q", tt.env, err, tt.wantErr)
+		}
+	}
+}

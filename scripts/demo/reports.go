@@ -1,0 +1,21 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/acp-serverless/acp-serverless/shared/acronis/acronistest"
+	"github.com/acp-serverless/acp-serverless/shared/reports"
+)
+
+// runReportDownload fetches last month's usage_summary in two formats; the
+// simulator takes a few seconds to generate it, so the wait is real.
+func runReportDownload(ctx context.Context, d *demo) (any, error) {
+	d.sim.SetReportBehavior(acronistest.ReportBehavior{ListDelay: 500 * time.Millisecond, Generation: 2 * time.Second, Size: 256 << 10})
+	spec, err := reports.ParseRequest([]byte(`{"kind":"usage_summary","period":"last_month","formats":["csv_v2_0","json_v2_0"]}`), reports.Request{}, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	job := &reports.Job{Client: d.client, Store: d.bucket, Log: d.log, RootTenantID: d.sim.RootTenantID(), PollMin: 500 * time.Millisecond}
+	return job.Run(ctx, spec)
+}

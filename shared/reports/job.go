@@ -1,0 +1,361 @@
+package reports
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/acp-serverless/acp-serverless/shared/acronis"
+	"github.com/acp-serverless/acp-serverless/shared/objstore"
+)
+
+// ErrPending means the report was not ready before the deadline; it is
+// recorded and the next run (or {"report_id": ...}) picks it up.
+var ErrPending = errors.New("report not ready yet")
+
+// Job downloads reports.
+type Job struct {
+	Client *acronis.Client
+	Store  objstore.Store
+	Log    *slog.Logger
+	Now    func() time.Time
+	// RootTenantID is used when the request names no tenant.
+	RootTenantID string
+	PollMin      time.Duration // first wait (default 2s); doubles up to PollMax
+	PollMax      time.Duration // default 30s
+	// Reserve is kept free before the deadline: once waiting would eat into
+	// it, the report is recorded as pending (default 60s, time for downloads).
+	Reserve          time.Duration
+	DownloadAttempts int // default 4
+	// Sleep waits (tests replace it); default a timer honouring ctx.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Object is one stored format.
+type Object struct {
+	Key    string `json:"key"`
+	Format string `json:"format"`
+	Bytes  int64  `json:"bytes"`
+}
+
+// Result is the function's output.
+type Result struct {
+	ReportID string   `json:"report_id"`
+	Kind     string   `json:"kind"`
+	Period   string   `json:"period,omitempty"`
+	Status   string   `json:"status"` // stored, pending, already_stored
+	Created  bool     `json:"created"`
+	Objects  []Object `json:"objects,omitempty"`
+	Failed   []string `json:"failed_formats,omitempty"`
+}
+
+// pending is the record kept under reports/_pending/<request key>.json.
+type pending struct {
+	ReportID  string    `json:"report_id"`
+	Kind      string    `json:"kind"`
+	Level     string    `json:"level"`
+	Formats   []string  `json:"formats"`
+	Period    string    `json:"period,omitempty"`
+	TenantID  string    `json:"tenant_id"`
+	Date      string    `json:"dt"`
+	State     string    `json:"state"` // waiting, done, failed
+	CreatedAt time.Time `json:"created_at"`
+	Objects   []Object  `json:"objects,omitempty"`
+}
+
+func (j *Job) now() time.Time {
+	if j.Now != nil {
+		return j.Now()
+	}
+	return time.Now()
+}
+
+func (j *Job) log() *slog.Logger {
+	if j.Log != nil {
+		return j.Log
+	}
+	return slog.Default()
+}
+
+func pendingKey(key string) string { return "reports/_pending/" + key + ".json" }
+
+// Run creates (or resumes) the report, waits for it and stores every saved
+// format. A failed format ends the run with an error naming it, after the
+// saved ones are stored.
+func (j *Job) Run(ctx context.Context, s Spec) (Result, error) {
+	if s.ReportID != "" {
+		return j.resumeByID(ctx, s.ReportID)
+	}
+	if s.TenantID == "" {
+		s.TenantID = j.RootTenantID
+	}
+	if s.TenantID == "" {
+		return Result{}, errors.New("report: no tenant: set tenant_id in the request or the deployment's default")
+	}
+	key := s.Key()
+	rec, err := j.readPending(ctx, key)
+	switch {
+	case err == nil && rec.State == "done":
+		return Result{ReportID: rec.ReportID, Kind: rec.Kind, Period: rec.Period, Status: "already_stored", Objects: rec.Objects}, nil
+	case err == nil && rec.State == "waiting":
+		j.log().InfoContext(ctx, "resuming pending report", "report_id", rec.ReportID, "kind", rec.Kind)
+		return j.finish(ctx, key, rec, false)
+	case err != nil && !errors.Is(err, objstore.ErrNotFound):
+		return Result{}, err
+	}
+	// No record, or the last attempt failed: create a report.
+	post := acronis.ReportPost{Recipients: []string{}, ResultAction: "save", Schedule: acronis.ReportSchedule{Type: "once"},
+		Parameters: acronis.ReportParameters{TenantID: s.TenantID, Level: s.Level, Kind: s.Kind, Formats: s.Formats,
+			Period: s.Period, HideZeroUsage: s.HideZeroUsage, ShowSkus: s.ShowSkus}}
+	rep, err := j.Client.CreateReport(ctx, post)
+	if err != nil {
+		return Result{}, fmt.Errorf("report: create %s: %w", s.Kind, err)
+	}
+	rec = pending{ReportID: rep.ID, Kind: s.Kind, Level: s.Level, Formats: s.Formats, TenantID: s.TenantID,
+		Date: s.Date, State: "waiting", CreatedAt: j.now().UTC()}
+	if s.Period != nil {
+		rec.Period = s.Period.Start + ".." + s.Period.End
+	}
+	// Recorded before waiting: if this run dies, the next one resumes it.
+	if err := j.writePending(ctx, key, rec); err != nil {
+		return Result{}, fmt.Errorf("report %s created but not recorded: %w", rep.ID, err)
+	}
+	j.log().InfoContext(ctx, "report created", "report_id", rep.ID, "kind", s.Kind, "formats", s.Formats)
+	return j.finish(ctx, key, rec, true)
+}
+
+// resumeByID fetches a report named by the operator; its parameters come
+// from the API.
+func (j *Job) resumeByID(ctx context.Context, id string) (Result, error) {
+	rep, err := j.Client.GetReport(ctx, id)
+	if err != nil {
+		return Result{}, fmt.Errorf("report %s: %w", id, err)
+	}
+	p := rep.Parameters
+	rec := pending{ReportID: id, Kind: p.Kind, Level: p.Level, Formats: p.Formats, TenantID: p.TenantID, State: "waiting",
+		Date: rep.GenerationDate, CreatedAt: j.now().UTC()}
+	if p.Period != nil && p.Kind != "usage_current" {
+		rec.Period, rec.Date = p.Period.Start+".."+p.Period.End, p.Period.Start
+	}
+	if rec.Date == "" {
+		rec.Date = j.now().UTC().Format(time.DateOnly)
+	}
+	return j.finish(ctx, "id-"+id, rec, false)
+}
+
+func (j *Job) finish(ctx context.Context, key string, rec pending, created bool) (Result, error) {
+	res := Result{ReportID: rec.ReportID, Kind: rec.Kind, Period: rec.Period, Created: created}
+	stored, err := j.wait(ctx, rec)
+	if errors.Is(err, ErrPending) {
+		res.Status = "pending"
+		if werr := j.writePending(ctx, key, rec); werr != nil {
+			return res, fmt.Errorf("report %s: not ready and not recorded: %w", rec.ReportID, werr)
+		}
+		return res, fmt.Errorf("report %s (%s): %w; recorded under %s, the next run or {\"report_id\": %q} resumes it",
+			rec.ReportID, rec.Kind, ErrPending, pendingKey(key), rec.ReportID)
+	}
+	if err != nil {
+		return res, err
+	}
+	for _, sr := range stored {
+		if sr.Status == acronis.ReportFailed {
+			res.Failed = append(res.Failed, sr.ReportFormat)
+			continue
+		}
+		obj, err := j.download(ctx, rec, sr)
+		if err != nil {
+			return res, err // the record stays "waiting": a re-run downloads again
+		}
+		res.Objects = append(res.Objects, obj)
+	}
+	rec.Objects = res.Objects
+	rec.State = "done"
+	if len(res.Failed) > 0 {
+		rec.State = "failed" // the next run creates a new report
+	}
+	if err := j.writePending(ctx, key, rec); err != nil {
+		return res, err
+	}
+	if len(res.Failed) > 0 {
+		return res, fmt.Errorf("report %s (%s): generation failed for format(s) %s", rec.ReportID, rec.Kind, strings.Join(res.Failed, ", "))
+	}
+	res.Status = "stored"
+	return res, nil
+}
+
+// wait polls the stored list until every requested format is saved or
+// failed, with growing intervals, and gives up with ErrPending when the
+// next wait would eat into the reserve before the deadline.
+func (j *Job) wait(ctx context.Context, rec pending) ([]acronis.StoredReport, error) {
+	minWait, maxWait, reserve := j.PollMin, j.PollMax, j.Reserve
+	if minWait <= 0 {
+		minWait = 2 * time.Second
+	}
+	if maxWait <= 0 {
+		maxWait = 30 * time.Second
+	}
+	if reserve <= 0 {
+		reserve = time.Minute
+	}
+	sleep := j.Sleep
+	if sleep == nil {
+		sleep = sleepCtx
+	}
+	deadline, hasDeadline := ctx.Deadline()
+	if !hasDeadline {
+		deadline = time.Now().Add(15 * time.Minute) // never wait without bound
+	}
+	wait := minWait
+	for polls := 1; ; polls++ {
+		items, err := j.Client.StoredReports(ctx, rec.ReportID)
+		if err != nil {
+			return nil, fmt.Errorf("report %s: stored list: %w", rec.ReportID, err)
+		}
+		byFormat := map[string]acronis.StoredReport{}
+		for _, it := range items {
+			byFormat[it.ReportFormat] = it
+		}
+		done := true
+		var out []acronis.StoredReport
+		for _, f := range rec.Formats {
+			it, ok := byFormat[f]
+			switch {
+			case !ok || it.Status == acronis.ReportInProgress:
+				done = false
+			case it.Status == acronis.ReportSaved || it.Status == acronis.ReportFailed:
+				out = append(out, it)
+			default:
+				return nil, fmt.Errorf("report %s: format %s has unknown status %q", rec.ReportID, f, it.Status)
+			}
+		}
+		if done {
+			j.log().InfoContext(ctx, "report ready", "report_id", rec.ReportID, "polls", polls)
+			return out, nil
+		}
+		if time.Until(deadline) < reserve+wait {
+			return nil, ErrPending
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return nil, ErrPending
+		}
+		wait = min(wait*2, maxWait)
+	}
+}
+
+// download streams one saved format into the store, decompressed, and
+// retries an interrupted transfer from the start. The object appears only
+// when the whole body arrived intact (gzip CRC and length, or the declared
+// size): a short read fails the upload, which leaves nothing under the key.
+func (j *Job) download(ctx context.Context, rec pending, sr acronis.StoredReport) (Object, error) {
+	key := fmt.Sprintf("reports/kind=%s/dt=%s/%s.%s", rec.Kind, rec.Date, rec.ReportID, Extension(sr.ReportFormat))
+	meta := map[string]string{"report-id": rec.ReportID, "kind": rec.Kind, "period": rec.Period, "tenant-id": rec.TenantID,
+		"format": sr.ReportFormat, "stored-size": strconv.FormatInt(sr.Size, 10)}
+	attempts := j.DownloadAttempts
+	if attempts <= 0 {
+		attempts = 4
+	}
+	var lastErr error
+	for attempt := 1; attempt <= attempts; attempt++ {
+		n, err := j.downloadOnce(ctx, rec.ReportID, sr, key, meta)
+		if err == nil {
+			j.log().InfoContext(ctx, "report stored", "report_id", rec.ReportID, "format", sr.ReportFormat, "key", key, "bytes", n, "attempt", attempt)
+			return Object{Key: key, Format: sr.ReportFormat, Bytes: n}, nil
+		}
+		lastErr = err
+		var ae *acronis.APIError
+		if errors.As(err, &ae) && ae.Status < 500 && ae.Status != http.StatusTooManyRequests || ctx.Err() != nil {
+			break
+		}
+		j.log().WarnContext(ctx, "report download interrupted; retrying from the start", "report_id", rec.ReportID, "format", sr.ReportFormat, "attempt", attempt, "error", err.Error())
+	}
+	return Object{}, fmt.Errorf("report %s: download %s: %w", rec.ReportID, sr.ReportFormat, lastErr)
+}
+
+func (j *Job) downloadOnce(ctx context.Context, reportID string, sr acronis.StoredReport, key string, meta map[string]string) (int64, error) {
+	resp, err := j.Client.DownloadStored(ctx, reportID, sr.ID, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	raw := &countingReader{r: resp.Body}
+	br := bufio.NewReaderSize(raw, 64<<10)
+	var body io.Reader = br
+	magic, _ := br.Peek(2)
+	gz := bytes.Equal(magic, []byte{0x1f, 0x8b})
+	if gz {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return 0, fmt.Errorf("gzip header: %w", err)
+		}
+		body = zr // gzip checks CRC and length at the end: truncation is an error
+	}
+	out := &countingReader{r: body, atEOF: func() error {
+		// Without gzip's own check (or when the transport already undid a
+		// Content-Encoding), compare with the size the API declared.
+		if !gz && !resp.Uncompressed && sr.Size > 0 && raw.n != sr.Size {
+			return fmt.Errorf("truncated: %d of %d bytes", raw.n, sr.Size)
+		}
+		return nil
+	}}
+	ctype := map[string]string{"csv": "text/csv", "csv_v2_0": "text/csv", "html": "text/html", "json_v1": "application/json", "json_v2_0": "application/json"}[sr.ReportFormat]
+	if err := j.Store.Put(ctx, key, out, objstore.PutOptions{ContentType: ctype, Metadata: meta}); err != nil {
+		return 0, err
+	}
+	return out.n, nil
+}
+
+type countingReader struct {
+	r     io.Reader
+	n     int64
+	atEOF func() error
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if err == io.EOF && c.atEOF != nil {
+		if cerr := c.atEOF(); cerr != nil {
+			return n, cerr
+		}
+	}
+	return n, err
+}
+
+func (j *Job) readPending(ctx context.Context, key string) (pending, error) {
+	rc, err := j.Store.Get(ctx, pendingKey(key))
+	if err != nil {
+		return pending{}, err
+	}
+	defer rc.Close()
+	var p pending
+	if err := json.NewDecoder(io.LimitReader(rc, 1<<20)).Decode(&p); err != nil {
+		return pending{}, fmt.Errorf("report: pending record %s: %w", pendingKey(key), err)
+	}
+	return p, nil
+}
+
+func (j *Job) writePending(ctx context.Context, key string, p pending) error {
+	b, _ := json.MarshalIndent(p, "", "  ")
+	return j.Store.Put(ctx, pendingKey(key), bytes.NewReader(b), objstore.PutOptions{ContentType: "application/json"})
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
