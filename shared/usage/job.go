@@ -273,8 +273,10 @@ func (j *Job) collect(ctx context.Context, res *Result, prefix string) error {
 		defer close(chunks)
 		pool, pctx := errgroup.WithContext(gctx)
 		pool.SetLimit(workers)
-		// 16-byte keys: the only state that grows with the tree, kept small.
-		seen := map[[16]byte]struct{}{}
+		// Offset cursors over a tree that changes during the walk can show a
+		// tenant again near a page boundary: remember the ids of this page and
+		// the one before (memory stays flat whatever the size of the tree).
+		seen, prevSeen := map[[16]byte]struct{}{}, map[[16]byte]struct{}{}
 		cur := make([]acronis.Tenant, 0, acronis.MaxBatch)
 		flush := func() {
 			b := batch{tenants: cur}
@@ -298,16 +300,17 @@ func (j *Job) collect(ctx context.Context, res *Result, prefix string) error {
 				walkErr = fmt.Errorf("list tenants under %s: %w", res.RootTenantID, err)
 				break
 			}
+			prevSeen, seen = seen, prevSeen
+			clear(seen)
 			for _, t := range page {
-				// A tree that changes during the walk can shift offset-based
-				// cursors and show a tenant twice: bill it once.
 				key, ok := uuidKey(t.ID)
 				if !ok {
 					walkErr = fmt.Errorf("list tenants under %s: tenant id %q is not a UUID", res.RootTenantID, trunc(t.ID, 40))
 					break
 				}
-				if _, dup := seen[key]; dup {
-					dups.Add(1)
+				_, dup := seen[key]
+				if _, dupPrev := prevSeen[key]; dup || dupPrev {
+					dups.Add(1) // bill it once
 					continue
 				}
 				seen[key] = struct{}{}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"iter"
 	"net/url"
 	"os"
 	"slices"
@@ -521,5 +522,50 @@ func TestDeadlineLeavesIncompleteManifest(t *testing.T) {
 	m, _ := readRun(t, st, res.Manifest)
 	if m.Complete || !strings.Contains(m.Error, "deadline") {
 		t.Fatalf("manifest %+v", m)
+	}
+}
+
+// shiftingAPI repeats the last tenant of each page at the start of the next,
+// as offset cursors do when a tenant is created ahead of the cursor mid-walk.
+type shiftingAPI struct{ *acronis.Client }
+
+func (s shiftingAPI) ListTenants(ctx context.Context, f acronis.TenantFilter) iter.Seq2[[]acronis.Tenant, error] {
+	return func(yield func([]acronis.Tenant, error) bool) {
+		var last *acronis.Tenant
+		for page, err := range s.Client.ListTenants(ctx, f) {
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			out := page
+			if last != nil {
+				out = append([]acronis.Tenant{*last}, page...)
+			}
+			l := page[len(page)-1]
+			last = &l
+			if !yield(out, nil) {
+				return
+			}
+		}
+	}
+}
+
+// A tenant shown twice across a page boundary is billed once and counted.
+func TestDuplicateAcrossPagesSkipped(t *testing.T) {
+	sim := acronistest.NewServer(t, acronistest.Config{Seed: 91, PageCap: 10})
+	ids := sim.GenerateTree(2, 5, 1)
+	c, _ := newClient(t, sim, 1000)
+	st := &objstore.Dir{Root: t.TempDir()}
+	res, err := (&usage.Job{API: shiftingAPI{c}, Store: st, PageLimit: 10}).Run(context.Background(), usage.Request{RootTenantID: sim.RootTenantID()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, lines := readRun(t, st, res.Manifest)
+	pages := (len(ids) + 1 + 9) / 10
+	if want := expected(t, sim, allIDs(sim, ids)); !slices.Equal(lines, want) {
+		t.Fatalf("%d lines, want %d", len(lines), len(want))
+	}
+	if m.DuplicatesSkipped != int64(pages-1) || m.Tenants != int64(len(ids)+1) {
+		t.Fatalf("manifest %+v, want %d duplicates", m, pages-1)
 	}
 }
