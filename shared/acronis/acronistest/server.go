@@ -77,6 +77,7 @@ type Server struct {
 
 	reports        map[string]*report
 	resources      map[string][]*resource // tenant id -> machines with policy statuses
+	provSt         *provState
 	reportBehavior ReportBehavior
 	dropsLeft      int
 
@@ -236,6 +237,7 @@ func (s *Server) routes() {
 	s.routesReports()
 	s.routesUsage()
 	s.routesPolicy()
+	s.routesProvisioning()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusNotFound, "NotFound", "no such endpoint: "+r.Method+" "+r.URL.Path, "")
 	})

@@ -1,0 +1,618 @@
+package acronistest
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Offering items the simulator's root offers to its children, per edition.
+// Two storage (infra) locations: a customer may have only one of them.
+var offeringCatalog = map[string][]map[string]any{
+	"pck_per_gigabyte": {
+		{"name": "pg_base_storage", "usage_name": "storage", "type": "infra", "infra_id": "d46a4b2a-2631-4f76-84cd-07ce3aed3dde", "measurement_unit": "bytes", "edition": "pck_per_gigabyte", "application_id": "6e6d758d-8e74-3ae3-ac84-50eb0dff12eb"},
+		{"name": "pg_base_storage_dr", "usage_name": "storage", "type": "infra", "infra_id": "ba2976d0-c13e-4661-ae60-b4593583fce2", "measurement_unit": "bytes", "edition": "pck_per_gigabyte", "application_id": "6e6d758d-8e74-3ae3-ac84-50eb0dff12eb"},
+		{"name": "pg_base_workstations", "usage_name": "workstations", "type": "count", "measurement_unit": "quantity", "edition": "pck_per_gigabyte", "application_id": "6e6d758d-8e74-3ae3-ac84-50eb0dff12eb"},
+		{"name": "pg_base_servers", "usage_name": "servers", "type": "count", "measurement_unit": "quantity", "edition": "pck_per_gigabyte", "application_id": "6e6d758d-8e74-3ae3-ac84-50eb0dff12eb"},
+	},
+	"pck_per_workload": {
+		{"name": "pw_base_storage", "usage_name": "storage", "type": "infra", "infra_id": "d46a4b2a-2631-4f76-84cd-07ce3aed3dde", "measurement_unit": "bytes", "edition": "pck_per_workload", "application_id": "6e6d758d-8e74-3ae3-ac84-50eb0dff12eb"},
+		{"name": "pw_base_workstations", "usage_name": "workstations", "type": "count", "measurement_unit": "quantity", "edition": "pck_per_workload", "application_id": "6e6d758d-8e74-3ae3-ac84-50eb0dff12eb"},
+	},
+}
+
+type simUser struct {
+	ID, TenantID, Login string
+	Version             int64
+	Contact             map[string]any
+	Activations         int
+	Roles               []any
+	Created             time.Time
+}
+
+type psaCustomer struct {
+	ID, Name, ExternalTenantUUID string
+	Clients                      []map[string]any
+}
+
+// provState is the provisioning-related state of the simulator.
+type provState struct {
+	offering map[string][]map[string]any // tenant -> enabled items
+	pricing  map[string]map[string]any   // tenant -> pricing
+	users    map[string]*simUser         // by id
+	logins   map[string]string           // lower login -> user id
+	psa      []*psaCustomer
+}
+
+func (s *Server) prov() *provState {
+	if s.provSt == nil {
+		s.provSt = &provState{offering: map[string][]map[string]any{}, pricing: map[string]map[string]any{},
+			users: map[string]*simUser{}, logins: map[string]string{}}
+	}
+	return s.provSt
+}
+
+// ActivationEmails is how many activation e-mails went to a login (tests).
+func (s *Server) ActivationEmails(login string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.prov()
+	if u := p.users[p.logins[strings.ToLower(login)]]; u != nil {
+		return u.Activations
+	}
+	return 0
+}
+
+// UsersOf lists the logins of a tenant's users (tests).
+func (s *Server) UsersOf(tenantID string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, u := range s.prov().users {
+		if u.TenantID == tenantID {
+			out = append(out, u.Login)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// UserRoles lists the role ids assigned to a login (tests).
+func (s *Server) UserRoles(login string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.prov()
+	var out []string
+	if u := p.users[p.logins[strings.ToLower(login)]]; u != nil {
+		for _, r := range u.Roles {
+			if m, ok := r.(map[string]any); ok {
+				out = append(out, fmt.Sprint(m["role_id"]))
+			}
+		}
+	}
+	return out
+}
+
+// TakeLogin registers a login in another tenant (a taken login).
+func (s *Server) TakeLogin(login string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.prov()
+	u := &simUser{ID: newUUID(s.rng), TenantID: s.rootID, Login: login, Version: 1}
+	p.users[u.ID], p.logins[strings.ToLower(login)] = u, u.ID
+}
+
+// TenantOfferingItems lists the offering item names enabled for a tenant (tests).
+func (s *Server) TenantOfferingItems(id string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, it := range s.prov().offering[id] {
+		out = append(out, fmt.Sprint(it["name"]))
+	}
+	return out
+}
+
+// AddPSACustomer adds an Advanced Automation customer linked to a tenant,
+// with clients given as the seed shows them; it returns the PSA id.
+func (s *Server) AddPSACustomer(name, tenantID string, clients []map[string]any) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := &psaCustomer{ID: newUUID(s.rng), Name: name, ExternalTenantUUID: tenantID}
+	for _, cl := range clients {
+		cl = clone(cl)
+		cl["Id"], cl["Customer"] = newUUID(s.rng), c.ID
+		c.Clients = append(c.Clients, cl)
+	}
+	s.prov().psa = append(s.prov().psa, c)
+	return c.ID
+}
+
+func clone(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func (s *Server) routesProvisioning() {
+	s.route("GET /api/2/tenants/{id}/offering_items/available_for_child", s.handleAvailableForChild)
+	s.route("GET /api/2/tenants/{id}/offering_items", s.handleGetOfferingItems)
+	s.route("PUT /api/2/tenants/{id}/offering_items", s.handlePutOfferingItems)
+	s.route("GET /api/2/tenants/{id}/pricing", s.handleGetPricing)
+	s.route("PUT /api/2/tenants/{id}/pricing", s.handlePutPricing)
+	s.route("GET /api/2/tenants/{id}/edition", s.handleEditionCheck)
+	s.route("PUT /api/2/tenants/{id}/edition", s.handleEditionSwitch)
+	s.route("GET /api/2/users/check_login", s.handleCheckLogin)
+	s.route("GET /api/2/users", s.handleListUsers)
+	s.route("POST /api/2/users", s.handleCreateUser)
+	s.route("POST /api/2/users/{id}/send-activation-email", s.handleActivation)
+	s.route("PUT /api/2/users/{id}/access_policies", s.handleAccessPolicies)
+	s.route("POST /api/advanced-automation/v1/Customer", s.handlePSACustomers)
+	s.route("POST /api/advanced-automation/v1/Person", s.handlePSAPersons)
+}
+
+func itemList(items []map[string]any, now time.Time) map[string]any {
+	if items == nil {
+		items = []map[string]any{}
+	}
+	return map[string]any{"timestamp": stamp(now), "items": items}
+}
+
+func (s *Server) handleAvailableForChild(w http.ResponseWriter, r *http.Request, auth tokenInfo) {
+	q := r.URL.Query()
+	kind, edition := q.Get("kind"), q.Get("edition")
+	if edition == "" {
+		edition = "standard" // the documented default: a legacy edition
+	}
+	if kind != "" && kind != "partner" && kind != "customer" && kind != "folder" && kind != "unit" {
+		WriteError(w, http.StatusBadRequest, "BadRequest", "kind: unknown tenant kind "+kind, "")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.lookup(w, r, auth); !ok {
+		return
+	}
+	var items []map[string]any
+	for ed, list := range offeringCatalog {
+		if edition == "*" || edition == ed {
+			for _, it := range list {
+				items = append(items, clone(it))
+			}
+		}
+	}
+	WriteJSON(w, http.StatusOK, itemList(items, s.cfg.Now()))
+}
+
+func (s *Server) handleGetOfferingItems(w http.ResponseWriter, r *http.Request, auth tokenInfo) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.lookup(w, r, auth)
+	if !ok {
+		return
+	}
+	WriteJSON(w, http.StatusOK, itemList(s.prov().offering[t.ID], s.cfg.Now()))
+}
+
+func (s *Server) handlePutOfferingItems(w http.ResponseWriter, r *http.Request, auth tokenInfo) {
+	var body struct {
+		OfferingItems *[]map[string]any `json:"offering_items"`
+	}
+	if !DecodeBody(w, r, &body) {
+		return
+	}
+	if body.OfferingItems == nil {
+		WriteError(w, http.StatusBadRequest, "BadRequest", "offering_items is required", "")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.lookup(w, r, auth)
+	if !ok {
+		return
+	}
+	known := map[string]bool{}
+	for _, list := range offeringCatalog {
+		for _, it := range list {
+			known[fmt.Sprint(it["name"])] = true
+		}
+	}
+	infra := 0
+	for _, it := range *body.OfferingItems {
+		name, _ := it["name"].(string)
+		if !known[name] {
+			WriteError(w, http.StatusConflict, "1021", "Offering item is not available: "+name, "")
+			return
+		}
+		if it["type"] == "infra" {
+			infra++
+		}
+		if q, ok := it["quota"].(map[string]any); ok {
+			if v, ok := q["value"]; ok && v != nil {
+				if f, ok := v.(float64); !ok || f < 0 {
+					WriteError(w, http.StatusBadRequest, "BadRequest", "quota.value must be a non-negative number or null", "")
+					return
+				}
+			}
+		}
+	}
+	if t.Kind == "customer" && infra > 1 {
+		WriteError(w, http.StatusConflict, "1023", "A customer can use only one storage location", "")
+		return
+	}
+	items := make([]map[string]any, 0, len(*body.OfferingItems))
+	for _, it := range *body.OfferingItems {
+		c := clone(it)
+		c["status"] = 1
+		items = append(items, c)
+	}
+	s.prov().offering[t.ID] = items
+	WriteJSON(w, http.StatusOK, itemList(items, s.cfg.Now()))
+}
+
+func (s *Server) pricingLocked(t *tenant) map[string]any {
+	p := s.prov().pricing[t.ID]
+	if p == nil {
+		mode := "production"
+		if t.Kind == "customer" {
+			mode = "trial"
+		}
+		p = map[string]any{"mode": mode, "currency": "EUR", "production_start_date": nil, "version": 1}
+		s.prov().pricing[t.ID] = p
+	}
+	return p
+}
+
+func (s *Server) handleGetPricing(w http.ResponseWriter, r *http.Request, auth tokenInfo) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t, ok := s.lookup(w, r, auth); ok {
+		WriteJSON(w, http.StatusOK, s.pricingLocked(t))
+	}
+}
+
+func (s *Server) handlePutPricing(w http.ResponseWriter, r *http.Request, auth tokenInfo) {
+	var body struct {
+		Mode                string  `json:"mode"`
+		Currency            string  `json:"currency"`
+		ProductionStartDate *string `json:"production_start_date"`
+		Version             *int    `json:"version"`
+	}
+	if !DecodeBody(w, r, &body) {
+		return
+	}
+	if body.Version == nil {
+		WriteError(w, http.StatusBadRequest, "BadRequest", "version is required", "")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.lookup(w, r, auth)
+	if !ok {
+		return
+	}
+	p := s.pricingLocked(t)
+	switch {
+	case *body.Version != p["version"].(int):
+		WriteError(w, http.StatusConflict, "1001", "Version mismatch", "")
+		return
+	case body.Mode != "" && body.Mode != "trial" && body.Mode != "production":
+		WriteError(w, http.StatusBadRequest, "BadRequest", "mode must be trial or production", "")
+		return
+	case p["mode"] == "production" && body.Mode == "trial":
+		WriteError(w, http.StatusBadRequest, "BadRequest", "production mode cannot be switched back to trial", "")
+		return
+	}
+	if body.Mode != "" {
+		p["mode"] = body.Mode
+		if body.Mode == "production" && p["production_start_date"] == nil {
+			p["production_start_date"] = s.cfg.Now().UTC().Format(time.DateOnly)
+		}
+	}
+	if body.Currency != "" {
+		p["currency"] = body.Currency
+	}
+	p["version"] = p["version"].(int) + 1
+	t.PricingMode = p["mode"].(string)
+	WriteJSON(w, http.StatusOK, p)
+}
+
+func editionParams(w http.ResponseWriter, app, target string) bool {
+	if app == "" || target == "" {
+		WriteError(w, http.StatusBadRequest, "BadRequest", "application_id and target_edition are required", "")
+		return false
+	}
+	if _, ok := offeringCatalog[target]; !ok {
+		WriteError(w, http.StatusBadRequest, "BadRequest", "unknown target_edition "+target, "")
+		return false
+	}
+	return true
+}
+
+func (s *Server) handleEditionCheck(w http.ResponseWriter, r *http.Request, auth tokenInfo) {
+	q := r.URL.Query()
+	if !editionParams(w, q.Get("application_id"), q.Get("target_edition")) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.lookup(w, r, auth)
+	if !ok {
+		return
+	}
+	warnings := []any{}
+	for _, it := range s.prov().offering[t.ID] {
+		if it["edition"] != q.Get("target_edition") {
+			warnings = append(warnings, fmt.Sprintf("offering item %v will be replaced", it["name"]))
+		}
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"warnings": warnings})
+}
+
+func (s *Server) handleEditionSwitch(w http.ResponseWriter, r *http.Request, auth tokenInfo) {
+	var body struct {
+		ApplicationID string `json:"application_id"`
+		TargetEdition string `json:"target_edition"`
+	}
+	if !DecodeBody(w, r, &body) || !editionParams(w, body.ApplicationID, body.TargetEdition) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.lookup(w, r, auth)
+	if !ok {
+		return
+	}
+	var items []map[string]any
+	for _, it := range offeringCatalog[body.TargetEdition] {
+		if t.Kind == "customer" && it["type"] == "infra" && len(items) > 0 && hasInfra(items) {
+			continue
+		}
+		c := clone(it)
+		c["status"] = 1
+		items = append(items, c)
+	}
+	s.prov().offering[t.ID] = items
+	WriteJSON(w, http.StatusOK, itemList(items, s.cfg.Now()))
+}
+
+func hasInfra(items []map[string]any) bool {
+	for _, it := range items {
+		if it["type"] == "infra" {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) handleCheckLogin(w http.ResponseWriter, r *http.Request, _ tokenInfo) {
+	login := r.URL.Query().Get("username")
+	if login == "" {
+		WriteError(w, http.StatusBadRequest, "BadRequest", "username is required", "")
+		return
+	}
+	if !validLogin(login) {
+		WriteError(w, http.StatusNotAcceptable, "1033", "Invalid login", "")
+		return
+	}
+	s.mu.Lock()
+	_, taken := s.prov().logins[strings.ToLower(login)]
+	s.mu.Unlock()
+	if taken {
+		WriteError(w, http.StatusConflict, "Conflict", "Login is already taken", "")
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func validLogin(l string) bool {
+	if len(l) < 1 || len(l) > 255 {
+		return false
+	}
+	for _, r := range l {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-@+", r)) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) userJSON(u *simUser) map[string]any {
+	return map[string]any{"id": u.ID, "version": u.Version, "tenant_id": u.TenantID, "login": u.Login, "contact": u.Contact,
+		"activated": u.Activations > 0, "enabled": true, "created_at": stamp(u.Created), "updated_at": stamp(u.Created),
+		"deleted_at": nil, "language": "en", "business_types": []any{}, "notifications": []any{}}
+}
+
+func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, auth tokenInfo) {
+	tid := r.URL.Query().Get("tenant_id")
+	if !isUUID(tid) {
+		WriteError(w, http.StatusBadRequest, "BadRequest", "tenant_id is required and must be a UUID", "")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.inSubtreeLocked(tid, auth.tenantID) {
+		WriteError(w, http.StatusForbidden, "Forbidden", "Access to the tenant is denied", "")
+		return
+	}
+	items := []any{}
+	for _, u := range s.prov().users {
+		if u.TenantID == tid {
+			items = append(items, s.userJSON(u))
+		}
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"timestamp": stamp(s.cfg.Now()), "items": items, "paging": map[string]any{"cursors": map[string]any{}}})
+}
+
+func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request, auth tokenInfo) {
+	var body struct {
+		TenantID string         `json:"tenant_id"`
+		Login    string         `json:"login"`
+		Contact  map[string]any `json:"contact"`
+		Language string         `json:"language"`
+	}
+	if !DecodeBody(w, r, &body) {
+		return
+	}
+	switch {
+	case !isUUID(body.TenantID):
+		WriteError(w, http.StatusBadRequest, "BadRequest", "tenant_id is required and must be a UUID", "")
+		return
+	case !validLogin(body.Login):
+		WriteError(w, http.StatusBadRequest, "1033", "Invalid login", "")
+		return
+	}
+	if email, _ := body.Contact["email"].(string); !strings.Contains(email, "@") {
+		WriteError(w, http.StatusBadRequest, "BadRequest", "contact.email is required", "")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.inSubtreeLocked(body.TenantID, auth.tenantID) {
+		WriteError(w, http.StatusForbidden, "Forbidden", "Access to the tenant is denied", "")
+		return
+	}
+	p := s.prov()
+	if _, taken := p.logins[strings.ToLower(body.Login)]; taken {
+		WriteError(w, http.StatusConflict, "Conflict", "Login is already taken", "")
+		return
+	}
+	u := &simUser{ID: newUUID(s.rng), TenantID: body.TenantID, Login: body.Login, Version: 1, Contact: body.Contact, Created: s.cfg.Now()}
+	p.users[u.ID], p.logins[strings.ToLower(u.Login)] = u, u.ID
+	WriteJSON(w, http.StatusOK, s.userJSON(u))
+}
+
+func (s *Server) lookupUser(w http.ResponseWriter, r *http.Request, auth tokenInfo) (*simUser, bool) {
+	u := s.prov().users[r.PathValue("id")]
+	if u == nil {
+		WriteError(w, http.StatusNotFound, "NotFound", "User not found", "")
+		return nil, false
+	}
+	if !s.inSubtreeLocked(u.TenantID, auth.tenantID) {
+		WriteError(w, http.StatusForbidden, "Forbidden", "Access to the user is denied", "")
+		return nil, false
+	}
+	return u, true
+}
+
+func (s *Server) handleActivation(w http.ResponseWriter, r *http.Request, auth tokenInfo) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u, ok := s.lookupUser(w, r, auth); ok {
+		u.Activations++
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+func (s *Server) handleAccessPolicies(w http.ResponseWriter, r *http.Request, auth tokenInfo) {
+	var body struct {
+		Items []map[string]any `json:"items"`
+	}
+	if !DecodeBody(w, r, &body) {
+		return
+	}
+	roles := []string{"partner_admin", "company_admin", "unit_admin", "readonly_admin", "backup_admin", "backup_user", "protection_admin"}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.lookupUser(w, r, auth)
+	if !ok {
+		return
+	}
+	for _, it := range body.Items {
+		role, _ := it["role_id"].(string)
+		switch {
+		case !slices.Contains(roles, role):
+			WriteError(w, http.StatusBadRequest, "BadRequest", "unknown role_id "+role, "")
+			return
+		case it["trustee_id"] != u.ID || it["trustee_type"] != "user":
+			WriteError(w, http.StatusBadRequest, "BadRequest", "trustee_id must be the user and trustee_type user", "")
+			return
+		case !isUUID(fmt.Sprint(it["tenant_id"])) || !s.inSubtreeLocked(fmt.Sprint(it["tenant_id"]), auth.tenantID):
+			WriteError(w, http.StatusForbidden, "Forbidden", "tenant_id outside the caller's scope", "")
+			return
+		}
+	}
+	items := make([]any, 0, len(body.Items))
+	for _, it := range body.Items {
+		c := clone(it)
+		c["id"] = newUUID(s.rng)
+		c["version"] = 1
+		items = append(items, c)
+	}
+	u.Roles = items
+	WriteJSON(w, http.StatusOK, map[string]any{"timestamp": stamp(s.cfg.Now()), "items": items})
+}
+
+// psaPage reads Page (1-based) and PageSize (1..100).
+func psaPage(w http.ResponseWriter, r *http.Request) (page, size int, ok bool) {
+	q := r.URL.Query()
+	page, err1 := strconv.Atoi(q.Get("Page"))
+	size, err2 := strconv.Atoi(q.Get("PageSize"))
+	if err1 != nil || err2 != nil || page < 1 || size < 1 || size > 100 {
+		WriteJSON(w, http.StatusBadRequest, map[string]any{"Message": "Page (from 1) and PageSize (1 to 100) are required"})
+		return 0, 0, false
+	}
+	return page, size, true
+}
+
+func pageOf[T any](all []T, page, size int) []T {
+	from := (page - 1) * size
+	if from >= len(all) {
+		return []T{}
+	}
+	return all[from:min(from+size, len(all))]
+}
+
+func (s *Server) handlePSACustomers(w http.ResponseWriter, r *http.Request, _ tokenInfo) {
+	page, size, ok := psaPage(w, r)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	var all []map[string]any
+	for _, c := range s.prov().psa {
+		all = append(all, map[string]any{"Id": c.ID, "Name": c.Name, "ExternalTenantUUID": c.ExternalTenantUUID, "Active": true})
+	}
+	s.mu.Unlock()
+	pages := (len(all) + size - 1) / size
+	WriteJSON(w, http.StatusOK, map[string]any{"Customers": orEmpty(pageOf(all, page, size)), "AmountRecordsFound": len(all), "AmountOfPages": pages + 1})
+}
+
+func (s *Server) handlePSAPersons(w http.ResponseWriter, r *http.Request, _ tokenInfo) {
+	page, size, ok := psaPage(w, r)
+	if !ok {
+		return
+	}
+	id := r.URL.Query().Get("Customer")
+	s.mu.Lock()
+	var cust *psaCustomer
+	for _, c := range s.prov().psa {
+		if c.ID == id {
+			cust = c
+		}
+	}
+	var clients []map[string]any
+	if cust != nil {
+		clients = cust.Clients
+	}
+	s.mu.Unlock()
+	if cust == nil {
+		WriteJSON(w, http.StatusNotFound, map[string]any{"Message": "Customer not found"})
+		return
+	}
+	// AmountOfPages is unreliable on the real service: it is off by one here too.
+	WriteJSON(w, http.StatusOK, map[string]any{"Clients": orEmpty(pageOf(clients, page, size)),
+		"Paging": map[string]any{"AmountRecordsFound": len(clients), "AmountOfPages": (len(clients)+size-1)/size + 1}})
+}
+
+func orEmpty(v []map[string]any) []map[string]any {
+	if v == nil {
+		return []map[string]any{}
+	}
+	return v
+}

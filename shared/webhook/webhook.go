@@ -1,0 +1,211 @@
+// Package webhook verifies and parses the CRM's provisioning webhooks:
+// X-Signature "sha256=<hex HMAC-SHA256 of '<X-Timestamp>.<raw body>'>",
+// X-Timestamp in unix seconds, at most five minutes off.
+package webhook
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/mail"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ErrUnauthorized is every signature problem. Callers answer 401 with no
+// detail; the wrapped reason is for the logs only.
+var ErrUnauthorized = errors.New("unauthorized")
+
+// MaxSkew is how far X-Timestamp may be from the receiver's clock.
+const MaxSkew = 5 * time.Minute
+
+// Sign computes the X-Signature value for a body at a timestamp (the CRM's
+// side, and the tests').
+func Sign(key []byte, timestamp string, body []byte) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(timestamp))
+	m.Write([]byte{'.'})
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// Verify checks the signature in constant time and the timestamp's age.
+func Verify(key []byte, signature, timestamp string, body []byte, now time.Time) error {
+	if len(key) == 0 {
+		return fmt.Errorf("%w: no signing key configured", ErrUnauthorized)
+	}
+	secs, err := strconv.ParseInt(strings.TrimSpace(timestamp), 10, 64)
+	if err != nil {
+		return fmt.Errorf("%w: X-Timestamp missing or not unix seconds", ErrUnauthorized)
+	}
+	if d := now.Sub(time.Unix(secs, 0)); d > MaxSkew || d < -MaxSkew {
+		return fmt.Errorf("%w: X-Timestamp %v off", ErrUnauthorized, d.Round(time.Second))
+	}
+	hexSig, ok := strings.CutPrefix(strings.TrimSpace(signature), "sha256=")
+	got, err := hex.DecodeString(hexSig)
+	if !ok || err != nil || len(got) != sha256.Size {
+		return fmt.Errorf("%w: X-Signature missing or malformed", ErrUnauthorized)
+	}
+	want, _ := hex.DecodeString(strings.TrimPrefix(Sign(key, timestamp, body), "sha256="))
+	if !hmac.Equal(got, want) {
+		return fmt.Errorf("%w: signature mismatch", ErrUnauthorized)
+	}
+	return nil
+}
+
+// Event types.
+const (
+	CustomerCreated     = "customer.created"
+	CustomerUpdated     = "customer.updated"
+	CustomerSuspended   = "customer.suspended"
+	CustomerReactivated = "customer.reactivated"
+	CustomerDeleted     = "customer.deleted"
+	CustomerSyncUsers   = "customer.sync_users" // the PSA user sync on its own (CLI)
+)
+
+// Event is one CRM event.
+type Event struct {
+	ID       string   `json:"id"`
+	Type     string   `json:"type"`
+	Customer Customer `json:"customer"`
+}
+
+// Customer is what the CRM says about the customer.
+type Customer struct {
+	CRMID      string             `json:"crm_id"`
+	Name       string             `json:"name,omitempty"`
+	Kind       string             `json:"kind,omitempty"` // customer (default) or partner
+	Language   string             `json:"language,omitempty"`
+	Contact    *Contact           `json:"contact,omitempty"`
+	Edition    string             `json:"edition,omitempty"`
+	Production bool               `json:"production_pricing,omitempty"`
+	Admin      *Admin             `json:"admin,omitempty"`
+	Quotas     map[string]float64 `json:"quotas,omitempty"` // offering item name -> quota
+	SyncUsers  bool               `json:"sync_psa_users,omitempty"`
+}
+
+// Contact is the customer's contact.
+type Contact struct {
+	Email     string `json:"email"`
+	FirstName string `json:"firstname,omitempty"`
+	LastName  string `json:"lastname,omitempty"`
+	Phone     string `json:"phone,omitempty"`
+}
+
+// Admin is the customer's first administrator.
+type Admin struct {
+	Login     string `json:"login"`
+	Email     string `json:"email"`
+	FirstName string `json:"firstname,omitempty"`
+	LastName  string `json:"lastname,omitempty"`
+	Role      string `json:"role,omitempty"` // default company_admin
+}
+
+// FieldError names the field and the reason (a 400 answer).
+type FieldError struct {
+	Field, Reason string
+}
+
+func (e *FieldError) Error() string { return fmt.Sprintf("field %q: %s", e.Field, e.Reason) }
+
+var (
+	idRE      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
+	loginRE   = regexp.MustCompile(`^[A-Za-z0-9._@+-]{1,255}$`)
+	langRE    = regexp.MustCompile(`^[a-z]{2}(-[A-Z]{2})?$`)
+	editionRE = regexp.MustCompile(`^[a-z][a-z0-9_]{1,63}$`)
+)
+
+// Roles a CRM may ask for.
+var Roles = []string{"company_admin", "partner_admin", "unit_admin", "readonly_admin", "backup_admin", "backup_user"}
+
+// ParseEvent decodes an event strictly and checks what its type needs.
+func ParseEvent(body []byte) (Event, error) {
+	var e Event
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&e); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return Event{}, &FieldError{te.Field, "want " + te.Type.String()}
+		}
+		if strings.HasPrefix(err.Error(), "json: unknown field ") {
+			return Event{}, &FieldError{strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`), "unknown field"}
+		}
+		return Event{}, &FieldError{"(body)", "not a JSON object"}
+	}
+	if dec.More() {
+		return Event{}, &FieldError{"(body)", "trailing data after the event"}
+	}
+	c := &e.Customer
+	switch {
+	case !idRE.MatchString(e.ID):
+		return Event{}, &FieldError{"id", "required: 1-128 letters, digits, . _ : -"}
+	case !idRE.MatchString(c.CRMID):
+		return Event{}, &FieldError{"customer.crm_id", "required: 1-128 letters, digits, . _ : -"}
+	case c.Kind != "" && c.Kind != "customer" && c.Kind != "partner":
+		return Event{}, &FieldError{"customer.kind", "customer or partner"}
+	case c.Language != "" && !langRE.MatchString(c.Language):
+		return Event{}, &FieldError{"customer.language", "a language code like en or de-DE"}
+	case len(c.Name) > 255 || strings.ContainsAny(c.Name, "\x00\n\r"):
+		return Event{}, &FieldError{"customer.name", "at most 255 characters on one line"}
+	case c.Edition != "" && !editionRE.MatchString(c.Edition):
+		return Event{}, &FieldError{"customer.edition", "an edition name like pck_per_gigabyte"}
+	}
+	if c.Contact != nil {
+		if _, err := mail.ParseAddress(c.Contact.Email); err != nil {
+			return Event{}, &FieldError{"customer.contact.email", "not an e-mail address"}
+		}
+	}
+	if a := c.Admin; a != nil {
+		switch {
+		case !loginRE.MatchString(a.Login):
+			return Event{}, &FieldError{"customer.admin.login", "1-255 letters, digits, . _ @ + -"}
+		case !validEmail(a.Email):
+			return Event{}, &FieldError{"customer.admin.email", "not an e-mail address"}
+		case a.Role != "" && !contains(Roles, a.Role):
+			return Event{}, &FieldError{"customer.admin.role", "one of " + strings.Join(Roles, ", ")}
+		}
+	}
+	for name, q := range c.Quotas {
+		if name == "" || q < 0 {
+			return Event{}, &FieldError{"customer.quotas", "offering item names with quotas >= 0"}
+		}
+	}
+	switch e.Type {
+	case CustomerCreated:
+		switch {
+		case strings.TrimSpace(c.Name) == "":
+			return Event{}, &FieldError{"customer.name", "required for customer.created"}
+		case c.Edition == "":
+			return Event{}, &FieldError{"customer.edition", "required for customer.created"}
+		}
+	case CustomerUpdated:
+		if c.Name == "" && c.Contact == nil && c.Edition == "" && len(c.Quotas) == 0 && !c.SyncUsers && c.Admin == nil {
+			return Event{}, &FieldError{"customer", "customer.updated changes nothing"}
+		}
+	case CustomerSuspended, CustomerReactivated, CustomerDeleted, CustomerSyncUsers:
+	default:
+		return Event{}, &FieldError{"type", "one of customer.created, customer.updated, customer.suspended, customer.reactivated, customer.deleted, customer.sync_users"}
+	}
+	return e, nil
+}
+
+func validEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s
+}
+
+func contains(l []string, s string) bool {
+	for _, e := range l {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
