@@ -44,6 +44,7 @@ type step struct {
 // steps run in order; each prints what it did.
 var steps = []step{
 	{"token-refresh", runTokenRefresh},
+	{"tenant-provisioning", runProvisioning},
 	{"usage-snapshot", runUsageSnapshot},
 	{"report-download", runReportDownload},
 	{"policy-audit", runPolicyAudit},
