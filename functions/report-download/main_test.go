@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acp-serverless/acp-serverless/functions/report-download/handler"
+
 	"github.com/acp-serverless/acp-serverless/shared/acronis"
 	"github.com/acp-serverless/acp-serverless/shared/acronis/acronistest"
 	"github.com/acp-serverless/acp-serverless/shared/awsenv"
@@ -59,7 +61,7 @@ func TestHandler(t *testing.T) {
 	}
 	env := map[string]string{"ACRONIS_TOKEN_SECRET_ID": tokenID, "TOKEN_REFRESH_FUNCTION": "token-refresh", "DATA_BUCKET": bucket, "REPORT_FORMATS": "csv_v2_0"}
 	var logs bytes.Buffer
-	h, err := build(moto.Config(), func(k string) string { return env[k] }, lambdafn.Logger(&logs))
+	h, err := handler.Build(moto.Config(), func(k string) string { return env[k] }, lambdafn.Logger(&logs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +102,7 @@ func TestBadConfiguration(t *testing.T) {
 		{map[string]string{"ACRONIS_TOKEN_SECRET_ID": "t", "TOKEN_REFRESH_FUNCTION": "f", "DATA_BUCKET": "b", "REPORT_TENANT_ID": "17"}, `field "tenant_id"`},
 	}
 	for _, tt := range tests {
-		_, err := build(aws.Config{}, func(k string) string { return tt.env[k] }, lambdafn.Logger(&bytes.Buffer{}))
+		_, err := handler.Build(aws.Config{}, func(k string) string { return tt.env[k] }, lambdafn.Logger(&bytes.Buffer{}))
 		if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 			t.Errorf("env %v: err %v, want %q", tt.env, err, tt.wantErr)
 		}

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acp-serverless/acp-serverless/functions/tenant-provisioning/handler"
+
 	"github.com/acp-serverless/acp-serverless/shared/acronis/acronistest"
 	"github.com/acp-serverless/acp-serverless/shared/awsenv"
 	"github.com/acp-serverless/acp-serverless/shared/lambdafn"
@@ -73,7 +75,7 @@ func newStack(t *testing.T) *stack {
 	env := map[string]string{"ACRONIS_TOKEN_SECRET_ID": tokenID, "TOKEN_REFRESH_FUNCTION": "token-refresh", "WEBHOOK_SECRET_ID": hookID,
 		"PROVISIONING_TABLE": table, "PROVISIONING_QUEUE_URL": aws.ToString(qo.QueueUrl), "PARENT_TENANT_ID": parent, "ALLOW_TENANT_DELETION": "true"}
 	logs := &bytes.Buffer{}
-	h, err := build(cfg, func(k string) string { return env[k] }, lambdafn.Logger(logs))
+	h, err := handler.Build(cfg, func(k string) string { return env[k] }, lambdafn.Logger(logs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +198,7 @@ func TestBadConfiguration(t *testing.T) {
 			env[k] = v
 		}
 		env[tt.key] = tt.value
-		if _, err := build(aws.Config{}, func(k string) string { return env[k] }, lambdafn.Logger(&bytes.Buffer{})); err == nil || !strings.Contains(err.Error(), tt.want) {
+		if _, err := handler.Build(aws.Config{}, func(k string) string { return env[k] }, lambdafn.Logger(&bytes.Buffer{})); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s=%q: err %v", tt.key, tt.value, err)
 		}
 	}

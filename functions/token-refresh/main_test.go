@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acp-serverless/acp-serverless/functions/token-refresh/handler"
+
 	"github.com/acp-serverless/acp-serverless/shared/acronis/acronistest"
 	"github.com/acp-serverless/acp-serverless/shared/awsenv"
 	"github.com/acp-serverless/acp-serverless/shared/lambdafn"
@@ -37,7 +39,7 @@ func TestHandlerOverEvents(t *testing.T) {
 	}
 	var logs bytes.Buffer
 	env := map[string]string{"ACRONIS_CLIENT_SECRET_ID": clientID, "ACRONIS_TOKEN_SECRET_ID": tokenID}
-	h, err := build(moto.Config(), func(k string) string { return env[k] }, lambdafn.Logger(&logs))
+	h, err := handler.Build(moto.Config(), func(k string) string { return env[k] }, lambdafn.Logger(&logs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +84,7 @@ func TestHandlerOverEvents(t *testing.T) {
 }
 
 func TestBuildNamesMissingVariables(t *testing.T) {
-	_, err := build(aws.Config{}, func(string) string { return "" }, lambdafn.Logger(&bytes.Buffer{}))
+	_, err := handler.Build(aws.Config{}, func(string) string { return "" }, lambdafn.Logger(&bytes.Buffer{}))
 	if err == nil || !strings.Contains(err.Error(), "ACRONIS_CLIENT_SECRET_ID, ACRONIS_TOKEN_SECRET_ID") {
 		t.Fatalf("err %v", err)
 	}

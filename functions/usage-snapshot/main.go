@@ -6,18 +6,13 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
 
-	"github.com/acp-serverless/acp-serverless/shared/acronis"
+	"github.com/acp-serverless/acp-serverless/functions/usage-snapshot/handler"
 	"github.com/acp-serverless/acp-serverless/shared/awsenv"
 	"github.com/acp-serverless/acp-serverless/shared/lambdafn"
-	"github.com/acp-serverless/acp-serverless/shared/throttle"
 	"github.com/acp-serverless/acp-serverless/shared/usage"
-	"github.com/acp-serverless/acp-serverless/shared/wiring"
-	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
 func main() {
@@ -26,68 +21,6 @@ func main() {
 		if err != nil {
 			return nil, err
 		}
-		return build(cfg, os.Getenv, log)
+		return handler.Build(cfg, os.Getenv, log)
 	})
-}
-
-// build wires the handler from the environment (tests call it with moto).
-func build(cfg aws.Config, getenv func(string) string, log *slog.Logger) (func(context.Context, json.RawMessage) (usage.Result, error), error) {
-	tokens, err := wiring.AcronisTokens(cfg, getenv)
-	if err != nil {
-		return nil, err
-	}
-	bucket, err := wiring.Bucket(cfg, getenv)
-	if err != nil {
-		return nil, err
-	}
-	rps, err := envNumber(getenv, "ACRONIS_MAX_RPS", 10)
-	if err != nil {
-		return nil, err
-	}
-	workers, err := envNumber(getenv, "USAGE_WORKERS", usage.DefaultWorkers)
-	if err != nil {
-		return nil, err
-	}
-	root := getenv("ROOT_TENANT_ID")
-	if root != "" {
-		if err := acronis.CheckUUID(root); err != nil {
-			return nil, fmt.Errorf("configuration: ROOT_TENANT_ID: %w", err)
-		}
-	}
-	// One pace for the whole invocation, retries included.
-	hc := acronis.NewHTTPClient(acronis.HTTPOptions{Base: throttle.New(nil, rps, 1)})
-	return func(ctx context.Context, raw json.RawMessage) (usage.Result, error) {
-		req, err := usage.ParseRequest(raw)
-		if err != nil {
-			return usage.Result{}, err
-		}
-		client, err := tokens.Client(ctx, hc)
-		if err != nil {
-			return usage.Result{}, err
-		}
-		job := &usage.Job{
-			API: client, Store: bucket, Log: log, RootTenantID: root, Workers: int(workers),
-			OwnerTenant: func(ctx context.Context) (string, error) {
-				tok, err := tokens.Token(ctx)
-				if err != nil {
-					return "", err
-				}
-				return acronis.TokenOwnerTenant(tok.AccessToken)
-			},
-		}
-		return job.Run(ctx, req)
-	}, nil
-}
-
-// envNumber reads an optional positive number.
-func envNumber(getenv func(string) string, name string, def float64) (float64, error) {
-	v := getenv(name)
-	if v == "" {
-		return def, nil
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || f <= 0 || f > 1000 {
-		return 0, fmt.Errorf("configuration: %s: %q is not a number in (0, 1000]", name, v)
-	}
-	return f, nil
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acp-serverless/acp-serverless/functions/usage-snapshot/handler"
+
 	"github.com/acp-serverless/acp-serverless/shared/acronis/acronistest"
 	"github.com/acp-serverless/acp-serverless/shared/awsenv"
 	"github.com/acp-serverless/acp-serverless/shared/lambdafn"
@@ -44,7 +46,7 @@ func TestHandlerOverEvents(t *testing.T) {
 	}
 	var logs bytes.Buffer
 	env := map[string]string{"ACRONIS_TOKEN_SECRET_ID": tokenID, "TOKEN_REFRESH_FUNCTION": "token-refresh", "DATA_BUCKET": bucket, "ACRONIS_MAX_RPS": "200"}
-	h, err := build(moto.Config(), func(k string) string { return env[k] }, lambdafn.Logger(&logs))
+	h, err := handler.Build(moto.Config(), func(k string) string { return env[k] }, lambdafn.Logger(&logs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +125,7 @@ func TestBuildChecksConfiguration(t *testing.T) {
 				env[k] = v
 			}
 			env[tt.key] = tt.value
-			_, err := build(aws.Config{}, func(k string) string { return env[k] }, lambdafn.Logger(&bytes.Buffer{}))
+			_, err := handler.Build(aws.Config{}, func(k string) string { return env[k] }, lambdafn.Logger(&bytes.Buffer{}))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err %v, want %q", err, tt.want)
 			}
