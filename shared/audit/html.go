@@ -1,9 +1,11 @@
 package audit
 
 import (
-	"html/template"
+	"fmt"
+	"html"
 	"io"
 	"sort"
+	"strings"
 )
 
 type group struct {
@@ -46,10 +48,17 @@ func groups(fs []Finding) []group {
 	return out
 }
 
-var reportTmpl = template.Must(template.New("report").Parse(`<!doctype html>
+// The report is written by hand rather than with html/template: the
+// template package's reflection makes the linker keep every method of every
+// AWS SDK type, which added 7 MiB to the function's binary. Every value from
+// outside goes through esc.
+func renderHTML(w io.Writer, s Summary, fs []Finding) error {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	p(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Backup policy audit {{.S.Date}} ({{.S.RunID}})</title>
+<title>Backup policy audit %s (%s)</title>
 <style>
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
 h1{font-size:1.4em;margin:0 0 .3em} .meta{color:#555;margin-bottom:1em}
@@ -57,32 +66,64 @@ h1{font-size:1.4em;margin:0 0 .3em} .meta{color:#555;margin-bottom:1em}
 .bar{position:sticky;top:0;background:#fff;padding:.5em 0;border-bottom:1px solid #ddd}
 .bar label{margin-right:1em} #q{width:18em}
 section{margin:1em 0} h2{font-size:1.1em;margin:.2em 0}
-table{border-collapse:collapse;width:100%} td,th{border-bottom:1px solid #eee;padding:.25em .5em;text-align:left;vertical-align:top}
+table{border-collapse:collapse;width:100%%} td,th{border-bottom:1px solid #eee;padding:.25em .5em;text-align:left;vertical-align:top}
 .sev{font-weight:600;text-transform:uppercase;font-size:.8em}
 .critical .sev{color:#b00} .warning .sev{color:#a60} .unknown .sev{color:#55a}
 .new{background:#ffd;font-size:.75em;padding:0 .3em;border:1px solid #cc8}
 .counts span{margin-right:.8em}
-</style></head><body>
+</style>
+</head><body>
 <h1>Backup policy audit</h1>
-<div class="meta">Run {{.S.RunID}}, {{.S.StartedAt.Format "2006-01-02 15:04 MST"}}.
-<span id="total">{{.S.Total}}</span> findings: {{range $k, $v := .S.BySeverity}}<span>{{$v}} {{$k}}</span> {{end}}— {{.S.New}} new {{if .S.PreviousRun}}since run {{.S.PreviousRun}}{{else}}(first run: no earlier one to compare with){{end}}.
-Providers: {{range $p, $st := .S.Providers}}{{$p}}: {{$st.Status}}; {{end}}</div>
-{{if .S.Partial}}<div class="partial" id="partial">PARTIAL RUN: provider(s) {{range .S.FailedProviders}}{{.}} {{end}}failed. The findings below come from the others only.</div>{{end}}
-<div class="bar">
- Severity: {{range .Sev}}<label><input type="checkbox" class="f-sev" value="{{.}}" checked> {{.}}</label>{{end}}
- Provider: <label><input type="checkbox" class="f-prov" value="acronis" checked> Acronis</label><label><input type="checkbox" class="f-prov" value="huaweicbr" checked> Huawei CBR</label>
+<div class="meta">Run %s, %s.
+<span id="total">%d</span> findings: `, esc(s.Date), esc(s.RunID), esc(s.RunID), esc(s.StartedAt.Format("2006-01-02 15:04 MST")), s.Total)
+	for _, k := range sortedKeys(s.BySeverity) {
+		p("<span>%d %s</span> ", s.BySeverity[k], esc(k))
+	}
+	if s.PreviousRun != "" {
+		p("— %d new since run %s.\n", s.New, esc(s.PreviousRun))
+	} else {
+		p("— %d new (first run: no earlier one to compare with).\n", s.New)
+	}
+	p("Providers: ")
+	for _, k := range sortedKeys(s.Providers) {
+		p("%s: %s; ", esc(k), esc(s.Providers[k].Status))
+	}
+	p("</div>\n")
+	if s.Partial {
+		p(`<div class="partial" id="partial">PARTIAL RUN: provider(s) %s failed. The findings below come from the others only.</div>`+"\n", esc(strings.Join(s.FailedProviders, ", ")))
+	}
+	p(`<div class="bar">
+ Severity: `)
+	for _, sev := range []string{Critical, Warning, Unknown, Info} {
+		p(`<label><input type="checkbox" class="f-sev" value="%s" checked> %s</label>`, sev, sev)
+	}
+	p(` Provider: <label><input type="checkbox" class="f-prov" value="acronis" checked> Acronis</label><label><input type="checkbox" class="f-prov" value="huaweicbr" checked> Huawei CBR</label>
  <label><input type="checkbox" id="f-new"> new only</label>
  <input id="q" type="search" placeholder="filter by customer, resource, policy, message">
  <span id="shown"></span>
 </div>
-{{range .G}}<section class="group" data-customer="{{.Customer}}">
-<h2>{{.Customer}}</h2><div class="counts">{{range $k, $v := .Counts}}<span>{{$v}} {{$k}}</span>{{end}}</div>
-<table><thead><tr><th>severity</th><th>provider</th><th>resource</th><th>policy</th><th>finding</th></tr></thead><tbody>
-{{range .Findings}}<tr class="finding {{.Severity}}" data-severity="{{.Severity}}" data-provider="{{.Provider}}" data-new="{{.New}}">
-<td class="sev">{{.Severity}}{{if .New}} <span class="new">new</span>{{end}}</td><td>{{.Provider}}</td><td>{{.Resource}}</td><td>{{.Policy}}</td><td>{{.Message}} <small>({{.Rule}})</small></td></tr>
-{{end}}</tbody></table></section>
-{{else}}<p id="none">No findings.</p>{{end}}
-<script>
+`)
+	gs := groups(fs)
+	for _, g := range gs {
+		p(`<section class="group" data-customer="%s">`+"\n<h2>%s</h2><div class=\"counts\">", esc(g.Customer), esc(g.Customer))
+		for _, k := range sortedKeys(g.Counts) {
+			p("<span>%d %s</span>", g.Counts[k], esc(k))
+		}
+		p("</div>\n<table><thead><tr><th>severity</th><th>provider</th><th>resource</th><th>policy</th><th>finding</th></tr></thead><tbody>\n")
+		for _, f := range g.Findings {
+			newMark := ""
+			if f.New {
+				newMark = ` <span class="new">new</span>`
+			}
+			p(`<tr class="finding %s" data-severity="%s" data-provider="%s" data-new="%t">`+"\n"+`<td class="sev">%s%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s <small>(%s)</small></td></tr>`+"\n",
+				esc(f.Severity), esc(f.Severity), esc(f.Provider), f.New, esc(f.Severity), newMark, esc(f.Provider), esc(f.Resource), esc(f.Policy), esc(f.Message), esc(f.Rule))
+		}
+		p("</tbody></table></section>\n")
+	}
+	if len(gs) == 0 {
+		p(`<p id="none">No findings.</p>` + "\n")
+	}
+	b.WriteString(`<script>
 (function(){
   var q=document.getElementById('q'), onlyNew=document.getElementById('f-new');
   function checked(cls){var s={};document.querySelectorAll(cls).forEach(function(c){if(c.checked)s[c.value]=1});return s}
@@ -111,8 +152,18 @@ Providers: {{range $p, $st := .S.Providers}}{{$p}}: {{$st.Status}}; {{end}}</div
 })();
 </script>
 </body></html>
-`))
+`)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
 
-func renderHTML(w io.Writer, s Summary, fs []Finding) error {
-	return reportTmpl.Execute(w, map[string]any{"S": s, "G": groups(fs), "Sev": []string{Critical, Warning, Unknown, Info}})
+func esc(s string) string { return html.EscapeString(s) }
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -190,3 +190,20 @@ func FuzzParseRequest(f *testing.F) {
 		}
 	})
 }
+
+// Names come from tenants and CBR accounts: the report escapes them.
+func TestReportEscapes(t *testing.T) {
+	var b strings.Builder
+	evil := `<script>alert(1)</script>"'&`
+	fs := []Finding{{Key: "k", Provider: Acronis, Severity: Critical, Rule: RuleStatus, Customer: evil, Resource: evil, Policy: evil, Message: evil}}
+	if err := renderHTML(&b, Summary{RunID: evil, Total: 1, BySeverity: map[string]int{Critical: 1}, Providers: map[string]Stats{Acronis: {Status: evil}}}, fs); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if strings.Contains(out, "<script>alert") || strings.Contains(out, `data-customer="<`) {
+		t.Fatal("unescaped input in the report")
+	}
+	if strings.Count(out, "&lt;script&gt;alert(1)&lt;/script&gt;") < 5 {
+		t.Fatal("escaped names missing from the report")
+	}
+}
