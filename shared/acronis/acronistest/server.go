@@ -74,6 +74,7 @@ type Server struct {
 	tenants  map[string]*tenant
 	children map[string][]string // parent id -> child ids, in creation order
 	rootID   string
+	subtrees map[string][]string // cached walks, dropped when the tree changes
 
 	reports        map[string]*report
 	resources      map[string][]*resource // tenant id -> machines with policy statuses

@@ -126,6 +126,7 @@ func (s *Server) newTenantLocked(name, kind, parent, customerID string) *tenant 
 		t.CustomerID = &customerID
 	}
 	s.tenants[t.ID] = t
+	s.treeChangedLocked()
 	if parent != "" {
 		s.children[parent] = append(s.children[parent], t.ID)
 		if p := s.tenants[parent]; p != nil {
@@ -150,8 +151,26 @@ func (s *Server) inSubtreeLocked(id, scope string) bool {
 	return false
 }
 
-// subtreeLocked lists scope and everything below it, parents before children.
+// subtreeLocked lists scope and everything below it, parents before
+// children. The walk is cached until the tree changes: without the cache
+// every list page walked the whole tree while holding the lock, which made
+// the simulator, not the client, the bottleneck at 10,000 tenants.
 func (s *Server) subtreeLocked(root string) []string {
+	if ids, ok := s.subtrees[root]; ok {
+		return ids
+	}
+	if s.subtrees == nil {
+		s.subtrees = map[string][]string{}
+	}
+	ids := s.walkLocked(root)
+	s.subtrees[root] = ids
+	return ids
+}
+
+// treeChangedLocked drops cached walks (a tenant was added or deleted).
+func (s *Server) treeChangedLocked() { s.subtrees = nil }
+
+func (s *Server) walkLocked(root string) []string {
 	var out []string
 	stack := []string{root}
 	for len(stack) > 0 {
@@ -547,6 +566,7 @@ func (s *Server) handleDeleteTenant(w http.ResponseWriter, r *http.Request, auth
 		now := stamp(s.cfg.Now())
 		t.DeletedAt = &now
 		t.Version++
+		s.treeChangedLocked()
 		w.WriteHeader(http.StatusNoContent)
 	}
 }
