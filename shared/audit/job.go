@@ -249,18 +249,20 @@ func (j *Job) Run(ctx context.Context, req Request) (Result, error) {
 	if err := j.write(ctx, prefix, findings, sum); err != nil {
 		return res, err
 	}
+	j.emitMetrics(sum)
+	// Page before moving the baseline: if the notification fails, the re-run
+	// still sees these findings as new and pages then.
+	if j.Notifier != nil && req.Full() && len(newCritical) > 0 {
+		if err := j.Notifier.Notify(ctx, fmt.Sprintf("acp-serverless audit: %d new critical finding(s)", len(newCritical)), notification(newCritical, prefix)); err != nil {
+			return res, fmt.Errorf("audit: notify (baseline not moved, a re-run pages again): %w", err)
+		}
+		res.Notified = true
+	}
 	if req.Full() && !sum.Partial {
 		b, _ := json.Marshal(latest{RunID: runID, FindingsKey: prefix + "findings.jsonl.gz"})
 		if err := j.Store.Put(ctx, latestKey, bytes.NewReader(b), objstore.PutOptions{ContentType: "application/json"}); err != nil {
 			return res, err
 		}
-	}
-	j.emitMetrics(sum)
-	if j.Notifier != nil && req.Full() && len(newCritical) > 0 {
-		if err := j.Notifier.Notify(ctx, fmt.Sprintf("acp-serverless audit: %d new critical finding(s)", len(newCritical)), notification(newCritical, prefix)); err != nil {
-			return res, fmt.Errorf("audit: notify: %w", err)
-		}
-		res.Notified = true
 	}
 	log.InfoContext(ctx, "audit written", "prefix", prefix, "findings", sum.Total, "new", sum.New, "new_critical", sum.NewCritical, "partial", sum.Partial)
 	if sum.Partial {

@@ -405,3 +405,27 @@ func countCBRCritical(w *world, t *testing.T, res audit.Result) int {
 	}
 	return n
 }
+
+type failingNotifier struct{ calls int }
+
+func (f *failingNotifier) Notify(context.Context, string, string) error {
+	f.calls++
+	if f.calls == 1 {
+		return fmt.Errorf("SNS unavailable")
+	}
+	return nil
+}
+
+// A failed notification does not move the baseline: the re-run still pages.
+func TestNotifyFailureKeepsFindingsNew(t *testing.T) {
+	w := newWorld(t, 2, 20, 0, 0)
+	n := &failingNotifier{}
+	w.job.Notifier = n
+	if _, err := w.job.Run(context.Background(), audit.Request{}); err == nil || !strings.Contains(err.Error(), "notify") {
+		t.Fatalf("err %v", err)
+	}
+	res, err := w.job.Run(context.Background(), audit.Request{})
+	if err != nil || !res.Notified || res.NewCritical == 0 || n.calls != 2 {
+		t.Fatalf("re-run: %+v %v, %d notify calls", res, err, n.calls)
+	}
+}

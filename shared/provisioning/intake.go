@@ -97,9 +97,14 @@ func (in *Intake) Accept(ctx context.Context, header func(string) string, body [
 		return jsonResponse(409, map[string]string{"message": "event already received", "event_id": ev.ID})
 	}
 	if err := in.Queue.Enqueue(ctx, ev.ID, body); err != nil {
-		// Not queued: forget the id so the CRM's retry is accepted.
-		_ = in.Store.ForgetEvent(context.WithoutCancel(ctx), ev.ID)
+		// Not queued: forget the id so the CRM's retry is accepted. If even
+		// that fails, the retry would get 409 and the event would be lost:
+		// say so loudly, with the event id, for the on-call engineer.
 		log.ErrorContext(ctx, "webhook: enqueue", "event_id", ev.ID, "error", err.Error())
+		if ferr := in.Store.ForgetEvent(context.WithoutCancel(ctx), ev.ID); ferr != nil {
+			log.ErrorContext(ctx, "webhook: event neither queued nor forgotten; the CRM's retry will be refused: re-send it by hand (aws lambda invoke with the event)",
+				"event_id", ev.ID, "error", ferr.Error())
+		}
 		return jsonResponse(503, map[string]string{"message": "temporarily unavailable, retry"})
 	}
 	log.InfoContext(ctx, "webhook accepted", "event_id", ev.ID, "type", ev.Type, "crm_id", ev.Customer.CRMID)

@@ -373,3 +373,31 @@ func TestSyncPSAUsers(t *testing.T) {
 	}
 	_ = strp
 }
+
+type brokenQueue struct{}
+
+func (brokenQueue) Enqueue(context.Context, string, []byte) error { return errors.New("SQS down") }
+
+// An event that could not be queued is forgotten, so the CRM's retry is accepted.
+func TestIntakeQueueFailure(t *testing.T) {
+	ctx := context.Background()
+	key := []byte("k-0123456789abcdef")
+	store := newTable(t)
+	body := []byte(created)
+	ts := fmt.Sprint(time.Now().Unix())
+	hdr := func(n string) string {
+		return map[string]string{"X-Timestamp": ts, "X-Signature": webhook.Sign(key, ts, body)}[n]
+	}
+	in := &provisioning.Intake{Key: func(context.Context) ([]byte, error) { return key, nil }, Store: store, Queue: brokenQueue{}}
+	if r := in.Accept(ctx, hdr, body); r.Status != 503 {
+		t.Fatalf("queue down: %d %s", r.Status, r.Body)
+	}
+	in.Queue = &memQueue{}
+	if r := in.Accept(ctx, hdr, body); r.Status != 202 {
+		t.Fatalf("retry after the queue recovered: %d %s", r.Status, r.Body)
+	}
+}
+
+type memQueue struct{ n int }
+
+func (q *memQueue) Enqueue(context.Context, string, []byte) error { q.n++; return nil }
