@@ -44,7 +44,7 @@ func psaPages[T any](ctx context.Context, c *Client, path string, q url.Values, 
 		}
 		qq.Set("Page", strconv.Itoa(page))
 		qq.Set("PageSize", strconv.Itoa(size))
-		var raw rawJSON
+		var raw json.RawMessage
 		// A search: safe to repeat on a 5xx although it is a POST.
 		if err := c.Do(httpretry.Idempotent(ctx), "POST", psaBase+path, qq, nil, &raw); err != nil {
 			return all, err
@@ -60,10 +60,6 @@ func psaPages[T any](ctx context.Context, c *Client, path string, q url.Values, 
 	}
 	return all, nil
 }
-
-type rawJSON []byte
-
-func (r *rawJSON) UnmarshalJSON(b []byte) error { *r = append((*r)[:0], b...); return nil }
 
 // PSACustomerByTenant finds the PSA customer linked to a tenant.
 func (c *Client) PSACustomerByTenant(ctx context.Context, tenantID string) (PSACustomer, bool, error) {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -117,7 +118,7 @@ func CanonicalRequest(req *http.Request, body []byte, signed []string) string {
 	path := req.URL.EscapedPath()
 	var segs []string
 	for _, s := range strings.Split(path, "/") {
-		if u, err := unescapePath(s); err == nil {
+		if u, err := url.PathUnescape(s); err == nil {
 			s = u
 		}
 		segs = append(segs, escape(s))
@@ -188,26 +189,6 @@ func escape(s string) string {
 		}
 	}
 	return b.String()
-}
-
-func unescapePath(s string) (string, error) {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' {
-			if i+2 >= len(s) {
-				return "", errors.New("bad escape")
-			}
-			var v byte
-			if _, err := fmt.Sscanf(s[i+1:i+3], "%02X", &v); err != nil {
-				return "", err
-			}
-			b.WriteByte(v)
-			i += 2
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String(), nil
 }
 
 func containsFold(list []string, s string) bool {

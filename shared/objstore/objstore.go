@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"strings"
 )
 
 // ErrExists is returned by PutIfAbsent when the key is already taken.
@@ -44,22 +45,10 @@ func CheckKey(key string) error {
 	case key[0] == '/':
 		return fmt.Errorf("objstore: key %q: must not start with /", key)
 	}
-	for _, part := range splitKey(key) {
+	for _, part := range strings.Split(key, "/") {
 		if part == ".." || part == "." || part == "" {
 			return fmt.Errorf("objstore: key %q: empty, . or .. segment", key)
 		}
 	}
 	return nil
-}
-
-func splitKey(k string) []string {
-	var parts []string
-	start := 0
-	for i := 0; i < len(k); i++ {
-		if k[i] == '/' {
-			parts = append(parts, k[start:i])
-			start = i + 1
-		}
-	}
-	return append(parts, k[start:])
 }

@@ -8,10 +8,10 @@ package throttle
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
+	"github.com/acp-serverless/acp-serverless/shared/httpretry"
 	"golang.org/x/time/rate"
 )
 
@@ -149,14 +149,6 @@ func (t *Transport) observe(resp *http.Response) {
 // RetryAfter reads a Retry-After value: seconds or an HTTP date. It returns 0
 // when absent or unreadable and caps the wait at a minute.
 func RetryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	var d time.Duration
-	if n, err := strconv.Atoi(v); err == nil {
-		d = time.Duration(n) * time.Second
-	} else if at, err := http.ParseTime(v); err == nil {
-		d = at.Sub(now)
-	}
-	return min(max(d, 0), time.Minute)
+	d, _ := httpretry.RetryAfter(v, now) // 0 when absent or unreadable
+	return min(d, time.Minute)
 }

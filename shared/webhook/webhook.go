@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -168,7 +169,7 @@ func ParseEvent(body []byte) (Event, error) {
 			return Event{}, &FieldError{"customer.admin.login", "1-255 letters, digits, . _ @ + -"}
 		case !validEmail(a.Email):
 			return Event{}, &FieldError{"customer.admin.email", "not an e-mail address"}
-		case a.Role != "" && !contains(Roles, a.Role):
+		case a.Role != "" && !slices.Contains(Roles, a.Role):
 			return Event{}, &FieldError{"customer.admin.role", "one of " + strings.Join(Roles, ", ")}
 		}
 	}
@@ -199,13 +200,4 @@ func ParseEvent(body []byte) (Event, error) {
 func validEmail(s string) bool {
 	a, err := mail.ParseAddress(s)
 	return err == nil && a.Address == s
-}
-
-func contains(l []string, s string) bool {
-	for _, e := range l {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -59,7 +60,7 @@ func Build(cfg aws.Config, getenv func(string) string, log *slog.Logger) (func(c
 		job := &audit.Job{Rules: rules, Store: bucket, Notifier: notifier, Metrics: os.Stdout, Log: log,
 			CBRSkipReason: "HUAWEI_CBR_SECRET_ID is not set"}
 		// The audit needs Acronis only when it is asked for.
-		if len(req.Providers) == 0 || contains(req.Providers, audit.Acronis) {
+		if len(req.Providers) == 0 || slices.Contains(req.Providers, audit.Acronis) {
 			client, err := tokens.Client(ctx, hc)
 			if err != nil {
 				return audit.Result{}, err
@@ -123,13 +124,4 @@ func rulesFromEnv(getenv func(string) string) (audit.Rules, error) {
 		r.MinRetentionDays = n
 	}
 	return r.WithDefaults(), nil
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,7 +41,7 @@ func Build(cfg aws.Config, getenv func(string) string, log *slog.Logger) (func(c
 		return nil, fmt.Errorf("configuration: ALLOW_TENANT_DELETION: %q is not true or false", allow)
 	}
 	role := getenv("DEFAULT_USER_ROLE")
-	if role != "" && !contains(webhook.Roles, role) {
+	if role != "" && !slices.Contains(webhook.Roles, role) {
 		return nil, fmt.Errorf("configuration: DEFAULT_USER_ROLE: %q is not one of %s", role, strings.Join(webhook.Roles, ", "))
 	}
 	tokens, err := wiring.AcronisTokens(cfg, getenv)
@@ -145,13 +146,4 @@ func queueBatch(ctx context.Context, worker func(context.Context) (*provisioning
 		}
 	}
 	return out, nil
-}
-
-func contains(l []string, s string) bool {
-	for _, e := range l {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }

@@ -87,7 +87,10 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.cfg.Now()
 	exp := now.Add(s.cfg.TokenTTL)
-	tok := s.mintJWT(c, now, exp)
+	s.mu.Lock()
+	jti := newUUID(s.rng)
+	s.mu.Unlock()
+	tok := mintJWT(c, jti, now, exp)
 	s.mu.Lock()
 	s.tokens[tok] = tokenInfo{clientID: c.ID, tenantID: c.TenantID, expires: exp}
 	s.mu.Unlock()
@@ -105,26 +108,16 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 
 // mintJWT makes a JWT-shaped token with exp and owner_tuid claims, signed
 // with a key derived from the client secret (only the simulator checks it).
-func (s *Server) mintJWT(c *apiClient, now, exp time.Time) string {
+func mintJWT(c *apiClient, jti string, now, exp time.Time) string {
 	enc := base64.RawURLEncoding
 	hdr := enc.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`))
 	claims, _ := json.Marshal(map[string]any{
-		"sub": c.ID, "owner_tuid": c.TenantID, "iat": now.Unix(), "exp": exp.Unix(), "jti": newUUIDFrom(s.rngLocked()),
+		"sub": c.ID, "owner_tuid": c.TenantID, "iat": now.Unix(), "exp": exp.Unix(), "jti": jti,
 	})
 	p := enc.EncodeToString(claims)
 	m := hmac.New(sha256.New, []byte(c.Secret))
 	m.Write([]byte(hdr + "." + p))
 	return hdr + "." + p + "." + enc.EncodeToString(m.Sum(nil))
-}
-
-func (s *Server) rngLocked() *lockedRand { return &lockedRand{s} }
-
-type lockedRand struct{ s *Server }
-
-func (l *lockedRand) Uint32() uint32 {
-	l.s.mu.Lock()
-	defer l.s.mu.Unlock()
-	return l.s.rng.Uint32()
 }
 
 // basicUser authenticates a console user with HTTP Basic.

@@ -117,14 +117,11 @@ func New(cfg Config) *Server {
 	}
 	s.setFaultsLocked(cfg.Faults)
 	s.reportBehavior.Size = 64 << 10
-	root := s.newTenantLocked("MSP Root", KindRoot(), "", "")
+	root := s.newTenantLocked("MSP Root", "root", "", "")
 	s.rootID = root.ID
 	s.routes()
 	return s
 }
-
-// KindRoot is the kind of the simulator's top tenant.
-func KindRoot() string { return "root" }
 
 // NewServer starts a simulator for a test and stops it when the test ends.
 func NewServer(t testing.TB, cfg Config) *Server {
@@ -431,6 +428,8 @@ func DecodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
+// uint32er is any deterministic source of ids (the simulator's rng, or a hash
+// sequence for ids derived from a tenant).
 type uint32er interface{ Uint32() uint32 }
 
 func newUUID(rng *rand.Rand) string { return newUUIDFrom(rng) }
