@@ -4,19 +4,23 @@
 package mototest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
@@ -92,6 +96,44 @@ func (s *Server) Config() aws.Config {
 		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
 		BaseEndpoint: aws.String(s.Endpoint),
 	}
+}
+
+// Atomic returns cfg with its requests sent to moto one at a time.
+// DynamoDB applies a conditional write atomically; moto checks the condition
+// and writes in separate steps on separate threads, so two concurrent
+// conditional writes to the same new item can both succeed there (seen as
+// two holders of one lease). Tests whose code relies on that atomicity use
+// this, and get DynamoDB's guarantee back.
+func Atomic(cfg aws.Config) aws.Config {
+	next := cfg.HTTPClient
+	if next == nil {
+		next = awshttp.NewBuildableClient()
+	}
+	cfg.HTTPClient = &oneAtATime{next: next}
+	return cfg
+}
+
+type oneAtATime struct {
+	mu   sync.Mutex
+	next aws.HTTPClient
+}
+
+// Do holds the lock until the answer has been read: moto has done its work
+// by then.
+func (o *oneAtATime) Do(r *http.Request) (*http.Response, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	resp, err := o.next.Do(r)
+	if err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, nil
 }
 
 var current atomic.Pointer[Server]

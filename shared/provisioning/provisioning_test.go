@@ -27,7 +27,7 @@ func TestMain(m *testing.M) { mototest.Main(m) }
 // NewTable creates a provisioning table in moto.
 func newTable(t *testing.T) *provisioning.DynamoDB {
 	t.Helper()
-	c := dynamodb.NewFromConfig(mototest.Get(t).Config())
+	c := dynamodb.NewFromConfig(mototest.Atomic(mototest.Get(t).Config()))
 	name := mototest.Name("provisioning")
 	_, err := c.CreateTable(context.Background(), &dynamodb.CreateTableInput{
 		TableName:            aws.String(name),
