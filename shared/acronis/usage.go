@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"strings"
 )
@@ -62,13 +63,12 @@ func (l *LegacyID) UnmarshalJSON(b []byte) error {
 			return fmt.Errorf("legacy tenant id: %w", err)
 		}
 	} else {
-		var n json.Number
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.UseNumber()
-		if err := dec.Decode(&n); err != nil {
+		// The decoder hands over one valid JSON value: a number is its own
+		// literal (checked for digits below), anything else is refused here.
+		if len(b) == 0 || b[0] != '-' && (b[0] < '0' || b[0] > '9') {
 			return fmt.Errorf("legacy tenant id: not a number or string")
 		}
-		s = n.String()
+		s = string(b)
 	}
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -112,21 +112,89 @@ func DecodeUsages(b []byte) ([]Usage, error) {
 
 // DecodeUsagesBatch decodes the batch answer.
 func DecodeUsagesBatch(b []byte) ([]TenantUsage, error) {
-	var out struct {
-		Items []TenantUsage `json:"items"`
+	var out []TenantUsage
+	err := decodeUsagesBatch(bytes.NewReader(b), func(tu TenantUsage) error {
+		out = append(out, tu)
+		return nil
+	})
+	return out, err
+}
+
+// decodeUsagesBatch reads {"items":[{tenant, usages}, ...], ...} from r and
+// hands each entry to fn as soon as it is decoded and checked, so a caller
+// that writes entries out never holds the whole answer.
+func decodeUsagesBatch(r io.Reader, fn func(TenantUsage) error) error {
+	dec := json.NewDecoder(r)
+	dec.UseNumber()
+	if err := expectDelim(dec, '{'); err != nil {
+		return err
 	}
-	if err := decodeExact(b, &out); err != nil {
-		return nil, err
-	}
-	for i, tu := range out.Items {
-		if err := CheckUUID(tu.Tenant); err != nil {
-			return nil, fmt.Errorf("usage batch: items[%d].tenant: %w", i, err)
+	sawItems := false
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("usage batch: decode: %w", err)
 		}
-		if err := checkUsages(tu.Usages); err != nil {
-			return nil, fmt.Errorf("usage batch: items[%d]: %w", i, err)
+		if key != "items" {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return fmt.Errorf("usage batch: decode %v: %w", key, err)
+			}
+			continue
+		}
+		if sawItems {
+			return errors.New("usage batch: items given twice")
+		}
+		sawItems = true
+		// Peek: null is an empty list; anything else must open one.
+		tok, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("usage batch: items: decode: %w", err)
+		}
+		if tok == nil {
+			continue
+		}
+		if tok != json.Delim('[') {
+			return fmt.Errorf("usage batch: items: got %v where a list belongs", tok)
+		}
+		for i := 0; dec.More(); i++ {
+			var tu TenantUsage
+			if err := dec.Decode(&tu); err != nil {
+				return fmt.Errorf("usage batch: items[%d]: decode: %w", i, err)
+			}
+			if err := CheckUUID(tu.Tenant); err != nil {
+				return fmt.Errorf("usage batch: items[%d].tenant: %w", i, err)
+			}
+			if err := checkUsages(tu.Usages); err != nil {
+				return fmt.Errorf("usage batch: items[%d]: %w", i, err)
+			}
+			if err := fn(tu); err != nil {
+				return err
+			}
+		}
+		if err := expectDelim(dec, ']'); err != nil {
+			return fmt.Errorf("usage batch: items: %w", err)
 		}
 	}
-	return out.Items, nil
+	if err := expectDelim(dec, '}'); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("usage batch: data after the answer")
+	}
+	return nil
+}
+
+// expectDelim reads the next token and checks that it is d.
+func expectDelim(dec *json.Decoder, d json.Delim) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return fmt.Errorf("usage batch: decode: %w", err)
+	}
+	if tok != d {
+		return fmt.Errorf("usage batch: decode: got %v where %q belongs", tok, d)
+	}
+	return nil
 }
 
 func decodeExact(b []byte, v any) error {
@@ -169,26 +237,45 @@ func isJSONNumber(s string) bool {
 // caller may not see are left out of the answer by the platform: callers that
 // must account for every tenant compare the answer with ids.
 func (c *Client) UsagesBatch(ctx context.Context, ids []string) ([]TenantUsage, error) {
+	var out []TenantUsage
+	err := c.EachTenantUsage(ctx, ids, func(tu TenantUsage) error {
+		out = append(out, tu)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// EachTenantUsage is UsagesBatch that hands each tenant's entry to fn as it
+// is read off the wire, so only one tenant's usage is in memory at a time.
+// An error (fn's own included) can come after fn has seen some entries: a
+// caller keeps what fn built only when EachTenantUsage returns nil.
+func (c *Client) EachTenantUsage(ctx context.Context, ids []string, fn func(TenantUsage) error) error {
 	switch {
 	case len(ids) == 0:
-		return nil, errors.New("acronis: usages batch: no tenant ids")
+		return errors.New("acronis: usages batch: no tenant ids")
 	case len(ids) > MaxBatch:
-		return nil, fmt.Errorf("acronis: usages batch: %d tenant ids, at most %d", len(ids), MaxBatch)
+		return fmt.Errorf("acronis: usages batch: %d tenant ids, at most %d", len(ids), MaxBatch)
 	}
 	for i, id := range ids {
 		if err := CheckUUID(id); err != nil {
-			return nil, fmt.Errorf("acronis: usages batch: tenants[%d]: %w", i, err)
+			return fmt.Errorf("acronis: usages batch: tenants[%d]: %w", i, err)
 		}
 	}
-	var raw json.RawMessage
-	if err := c.Do(ctx, "GET", "/api/2/tenants/usages", url.Values{"tenants": {strings.Join(ids, ",")}}, nil, &raw); err != nil {
-		return nil, err
-	}
-	out, err := DecodeUsagesBatch(raw)
+	const path = "/api/2/tenants/usages"
+	resp, err := c.send(ctx, "GET", path, url.Values{"tenants": {strings.Join(ids, ",")}}, nil, "application/json")
 	if err != nil {
-		return nil, fmt.Errorf("acronis: GET /api/2/tenants/usages: %w", err)
+		return err
 	}
-	return out, nil
+	defer resp.Body.Close()
+	if err := decodeUsagesBatch(resp.Body, fn); err != nil {
+		return fmt.Errorf("acronis: GET %s: %w", path, err)
+	}
+	// Read to EOF so the keep-alive connection is reused (see Do).
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	return nil
 }
 
 // TenantUsages fetches one tenant's usage.

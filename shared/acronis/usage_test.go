@@ -3,6 +3,7 @@ package acronis_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http/httptrace"
 	"strings"
 	"sync/atomic"
@@ -23,6 +24,11 @@ func TestDecodeUsages(t *testing.T) {
 		{"legacy id string", `{"items":[{"tenant_id":"1234","value":12.375}]}`, "1234", "12.375", ""},
 		{"legacy id null", `{"items":[{"tenant_id":null,"value":0}]}`, "", "0", ""},
 		{"legacy id not numeric", `{"items":[{"tenant_id":"12a","value":1}]}`, "", "", "not a non-negative integer"},
+		{"legacy id bool", `{"items":[{"tenant_id":true,"value":1}]}`, "", "", "not a number or string"},
+		{"legacy id object", `{"items":[{"tenant_id":{"id":1},"value":1}]}`, "", "", "not a number or string"},
+		{"legacy id fraction", `{"items":[{"tenant_id":12.5,"value":1}]}`, "", "", "not a non-negative integer"},
+		{"legacy id exponent", `{"items":[{"tenant_id":1e3,"value":1}]}`, "", "", "not a non-negative integer"},
+		{"legacy id negative", `{"items":[{"tenant_id":-3,"value":1}]}`, "", "", "not a non-negative integer"},
 		{"value quoted junk", `{"items":[{"value":"abc"}]}`, "", "", ""},
 		{"value missing", `{"items":[{"name":"x"}]}`, "", "", "is not a number"},
 		{"not json", `{"items":[`, "", "", "decode"},
@@ -170,5 +176,75 @@ func TestConnectionsReused(t *testing.T) {
 	}
 	if fresh.Load() > 1 {
 		t.Fatalf("%d new connections for 5 sequential calls (%d reused)", fresh.Load(), reused.Load())
+	}
+}
+
+func TestDecodeUsagesBatch(t *testing.T) {
+	const a, b = "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"
+	entry := func(id, value string) string {
+		return `{"tenant":"` + id + `","usages":[{"tenant_id":7,"value":` + value + `}]}`
+	}
+	tests := []struct {
+		name, body string
+		want       []string // tenant ids in order, with the first usage's value
+		wantErr    string
+	}{
+		{"two entries", `{"items":[` + entry(a, "1.5") + `,` + entry(b, "9007199254740993") + `]}`, []string{a + "=1.5", b + "=9007199254740993"}, ""},
+		{"other fields skipped", `{"paging":{"cursors":{}},"items":[` + entry(a, "2") + `],"x":[1,{"y":null}]}` + "\n", []string{a + "=2"}, ""},
+		{"items null", `{"items":null}`, nil, ""},
+		{"no items", `{}`, nil, ""},
+		{"items twice", `{"items":[],"items":[]}`, nil, "items given twice"},
+		{"items not a list", `{"items":{}}`, nil, "where a list belongs"},
+		{"not an object", `[` + entry(a, "1") + `]`, nil, "where \"{\" belongs"},
+		{"data after", `{"items":[]} {}`, nil, "data after the answer"},
+		{"truncated", `{"items":[` + entry(a, "1") + `,{"tenant":"` + b, nil, "items[1]: decode"},
+		{"tenant not a uuid", `{"items":[` + entry("42", "1") + `]}`, nil, "items[0].tenant"},
+		{"value not a number", `{"items":[` + entry(a, `"1e"`) + `]}`, nil, "items[0]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := acronis.DecodeUsagesBatch([]byte(tt.body))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, tu := range got {
+				ids = append(ids, tu.Tenant+"="+tu.Usages[0].Value.String())
+			}
+			if strings.Join(ids, " ") != strings.Join(tt.want, " ") {
+				t.Fatalf("got %v, want %v", ids, tt.want)
+			}
+		})
+	}
+}
+
+// EachTenantUsage stops at fn's error and returns it, and a later call on the
+// same client still works (the connection was not left half read).
+func TestEachTenantUsageStopsOnError(t *testing.T) {
+	sim := acronistest.NewServer(t, acronistest.Config{Seed: 9})
+	ids := sim.GenerateTree(2, 3, 1)
+	c, _ := newClient(t, sim)
+	ctx := context.Background()
+	stop := errors.New("stop here")
+	n := 0
+	err := c.EachTenantUsage(ctx, ids, func(acronis.TenantUsage) error {
+		n++
+		if n == 2 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || n != 2 {
+		t.Fatalf("err %v after %d entries, want %v after 2", err, n, stop)
+	}
+	all, err := c.UsagesBatch(ctx, ids)
+	if err != nil || len(all) != len(ids) {
+		t.Fatalf("%d entries, %v", len(all), err)
 	}
 }
