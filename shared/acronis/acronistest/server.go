@@ -19,8 +19,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // Faults are injected before a request reaches its handler. Rates are
@@ -31,7 +29,7 @@ type Faults struct {
 	RetryAfter  int           // seconds sent with injected 429s (default 1)
 	Rate5xx     float64       // 500/502/503 at random
 	RateDrop    float64       // connection closed with no answer
-	RateLimit   float64       // server-wide requests per second; beyond it 429 (0 = none)
+	RateLimit   float64       // server-wide requests per rolling second; beyond it 429 (0 = none)
 	PathPrefix  string        // faults apply only to paths with this prefix ("" = all)
 	SkipTokenEP bool          // spare the token endpoint (to test one layer at a time)
 }
@@ -64,7 +62,7 @@ type Server struct {
 	mu       sync.Mutex
 	rng      *rand.Rand
 	faults   Faults
-	limiter  *rate.Limiter
+	limiter  *windowLimiter
 	logMu    sync.Mutex // separate: handlers answer while holding mu
 	log      []Request
 	clients  map[string]*apiClient // by client_id
@@ -163,9 +161,7 @@ func (s *Server) setFaultsLocked(f Faults) {
 	s.faults = f
 	s.limiter = nil
 	if f.RateLimit > 0 {
-		// Burst 1: the limit is a ceiling on the instantaneous rate, so no
-		// client can beat the floor by bunching requests.
-		s.limiter = rate.NewLimiter(rate.Limit(f.RateLimit), 1)
+		s.limiter = newWindowLimiter(f.RateLimit)
 	}
 }
 
@@ -303,7 +299,7 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
 	s.mu.Lock()
 	f := s.faults
 	applies := strings.HasPrefix(r.URL.Path, f.PathPrefix) && !(f.SkipTokenEP && r.URL.Path == "/api/2/idp/token")
-	limited := s.limiter != nil && !s.limiter.Allow()
+	admitted, wait := s.limiter.allow(time.Now())
 	var roll429, roll5xx, rollDrop float64
 	var which int
 	if applies {
@@ -321,8 +317,8 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
 			return true
 		}
 	}
-	if limited {
-		w.Header().Set("Retry-After", "1")
+	if !admitted {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter(wait)))
 		WriteError(w, http.StatusTooManyRequests, "TooManyRequests", "rate limit exceeded", "")
 		return true
 	}
