@@ -33,7 +33,7 @@ const (
 // API is what the job needs from Acronis (an *acronis.Client).
 type API interface {
 	ListTenants(ctx context.Context, f acronis.TenantFilter) iter.Seq2[[]acronis.Tenant, error]
-	UsagesBatch(ctx context.Context, ids []string) ([]acronis.TenantUsage, error)
+	EachTenantUsage(ctx context.Context, ids []string, fn func(acronis.TenantUsage) error) error
 	TenantUsages(ctx context.Context, id string) ([]acronis.Usage, error)
 }
 
@@ -228,7 +228,7 @@ type batch struct {
 
 // chunk is the encoded lines of one batch.
 type chunk struct {
-	data  []byte
+	buf   *bytes.Buffer
 	lines int
 }
 
@@ -249,7 +249,9 @@ func (j *Job) collect(ctx context.Context, res *Result, prefix string) error {
 	collected := res.StartedAt.Format(time.RFC3339)
 
 	g, gctx := errgroup.WithContext(ctx)
-	chunks := make(chan chunk, workers)
+	// Unbuffered: a worker hands its chunk straight to the writer, so at
+	// most one encoded batch per worker is alive.
+	chunks := make(chan chunk)
 	var tenants, empty, gone, dups, items atomic.Int64
 	goneIDs := make(chan string, maxListedGone)
 
@@ -257,7 +259,7 @@ func (j *Job) collect(ctx context.Context, res *Result, prefix string) error {
 	pw := &partWriter{ctx: gctx, store: j.Store, prefix: prefix, maxBytes: partBytes}
 	g.Go(func() error {
 		for c := range chunks {
-			if err := pw.write(c.data); err != nil {
+			if err := pw.write(c.buf.Bytes()); err != nil {
 				return pw.fail(err)
 			}
 			items.Add(int64(c.lines)) // counted once handed to the part, not when fetched
@@ -278,14 +280,19 @@ func (j *Job) collect(ctx context.Context, res *Result, prefix string) error {
 		// the one before (memory stays flat whatever the size of the tree).
 		seen, prevSeen := map[[16]byte]struct{}{}, map[[16]byte]struct{}{}
 		cur := make([]acronis.Tenant, 0, acronis.MaxBatch)
+		// Batches encode to similar sizes: start each buffer a little above
+		// the last one's, instead of doubling up to it from nothing.
+		var lastSize atomic.Int64
 		flush := func() {
 			b := batch{tenants: cur}
 			cur = make([]acronis.Tenant, 0, acronis.MaxBatch)
 			pool.Go(func() error {
-				c, err := j.fetch(pctx, b, res, collected, &empty, &gone, goneIDs)
+				n := lastSize.Load()
+				c, err := j.fetch(pctx, b, bytes.NewBuffer(make([]byte, 0, n+n/8)), res, collected, &empty, &gone, goneIDs)
 				if err != nil {
 					return err
 				}
+				lastSize.Store(int64(c.buf.Len()))
 				select {
 				case chunks <- c:
 					return nil
@@ -347,57 +354,73 @@ func (j *Job) collect(ctx context.Context, res *Result, prefix string) error {
 	return err
 }
 
-// fetch gets one batch's usage and encodes its lines. Tenants missing from
-// the batch answer are asked for one by one: a tenant deleted (or moved out
-// of scope) since the walk is counted as gone, anything else is an error, so
-// no tenant disappears from a snapshot unnoticed.
-func (j *Job) fetch(ctx context.Context, b batch, res *Result, collected string, empty, gone *atomic.Int64, goneIDs chan<- string) (chunk, error) {
+// fetch gets one batch's usage and encodes its lines as the answer streams
+// in, one tenant at a time. Tenants missing from the batch answer are asked
+// for one by one: a tenant deleted (or moved out of scope) since the walk is
+// counted as gone, anything else is an error, so no tenant disappears from a
+// snapshot unnoticed.
+func (j *Job) fetch(ctx context.Context, b batch, buf *bytes.Buffer, res *Result, collected string, empty, gone *atomic.Int64, goneIDs chan<- string) (chunk, error) {
 	ids := make([]string, len(b.tenants))
+	index := make(map[string]int, len(b.tenants))
 	for i, t := range b.tenants {
 		ids[i] = t.ID
+		index[t.ID] = i
 	}
-	answer, err := j.API.UsagesBatch(ctx, ids)
-	if err != nil {
-		return chunk{}, fmt.Errorf("usage of %d tenants from %s: %w", len(ids), ids[0], err)
-	}
-	byID := make(map[string][]acronis.Usage, len(answer))
-	for _, tu := range answer {
-		byID[tu.Tenant] = tu.Usages
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	answered := make([]bool, len(b.tenants))
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
-	lines := 0
-	for _, t := range b.tenants {
-		us, ok := byID[t.ID]
-		if !ok {
-			us, err = j.API.TenantUsages(ctx, t.ID)
-			if acronis.HasStatus(err, 404) || acronis.HasStatus(err, 403) {
-				gone.Add(1)
-				select {
-				case goneIDs <- t.ID:
-				default: // the manifest lists the first few; the count has them all
-				}
-				continue
-			}
-			if err != nil {
-				return chunk{}, fmt.Errorf("usage of tenant %s (missing from its batch): %w", t.ID, err)
-			}
-		}
+	lines, noUsage := 0, 0
+	write := func(t acronis.Tenant, us []acronis.Usage) error {
 		if len(us) == 0 {
-			empty.Add(1)
+			noUsage++
 		}
 		for _, u := range us {
 			if u.TenantUUID != "" && u.TenantUUID != t.ID {
-				return chunk{}, fmt.Errorf("usage of tenant %s: an item names tenant %s", t.ID, u.TenantUUID)
+				return fmt.Errorf("usage of tenant %s: an item names tenant %s", t.ID, u.TenantUUID)
 			}
 			if err := enc.Encode(makeLine(res, collected, t, u)); err != nil {
-				return chunk{}, fmt.Errorf("encode usage of tenant %s: %w", t.ID, err)
+				return fmt.Errorf("encode usage of tenant %s: %w", t.ID, err)
 			}
 			lines++
 		}
+		return nil
 	}
-	return chunk{data: buf.Bytes(), lines: lines}, nil
+	err := j.API.EachTenantUsage(ctx, ids, func(tu acronis.TenantUsage) error {
+		i, asked := index[tu.Tenant]
+		if !asked {
+			return nil // not ours to bill
+		}
+		if answered[i] {
+			return fmt.Errorf("the answer lists tenant %s twice", tu.Tenant)
+		}
+		answered[i] = true
+		return write(b.tenants[i], tu.Usages)
+	})
+	if err != nil {
+		return chunk{}, fmt.Errorf("usage of %d tenants from %s: %w", len(ids), ids[0], err)
+	}
+	for i, t := range b.tenants {
+		if answered[i] {
+			continue
+		}
+		us, err := j.API.TenantUsages(ctx, t.ID)
+		if acronis.HasStatus(err, 404) || acronis.HasStatus(err, 403) {
+			gone.Add(1)
+			select {
+			case goneIDs <- t.ID:
+			default: // the manifest lists the first few; the count has them all
+			}
+			continue
+		}
+		if err != nil {
+			return chunk{}, fmt.Errorf("usage of tenant %s (missing from its batch): %w", t.ID, err)
+		}
+		if err := write(t, us); err != nil {
+			return chunk{}, err
+		}
+	}
+	empty.Add(int64(noUsage))
+	return chunk{buf: buf, lines: lines}, nil
 }
 
 func makeLine(res *Result, collected string, t acronis.Tenant, u acronis.Usage) Line {

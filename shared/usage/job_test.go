@@ -455,9 +455,9 @@ type deletingAPI struct {
 	del  func()
 }
 
-func (d *deletingAPI) UsagesBatch(ctx context.Context, ids []string) ([]acronis.TenantUsage, error) {
+func (d *deletingAPI) EachTenantUsage(ctx context.Context, ids []string, fn func(acronis.TenantUsage) error) error {
 	d.once.Do(d.del)
-	return d.Client.UsagesBatch(ctx, ids)
+	return d.Client.EachTenantUsage(ctx, ids, fn)
 }
 
 // A tenant deleted mid-run is asked for alone, counted and named as gone;
@@ -567,5 +567,59 @@ func TestDuplicateAcrossPagesSkipped(t *testing.T) {
 	}
 	if m.DuplicatesSkipped != int64(pages-1) || m.Tenants != int64(len(ids)+1) {
 		t.Fatalf("manifest %+v, want %d duplicates", m, pages-1)
+	}
+}
+
+// oddAnswerAPI bends the batch answer: edit sees each entry and returns the
+// entries to hand over in its place.
+type oddAnswerAPI struct {
+	*acronis.Client
+	edit func(acronis.TenantUsage) []acronis.TenantUsage
+}
+
+func (o *oddAnswerAPI) EachTenantUsage(ctx context.Context, ids []string, fn func(acronis.TenantUsage) error) error {
+	return o.Client.EachTenantUsage(ctx, ids, func(tu acronis.TenantUsage) error {
+		for _, e := range o.edit(tu) {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// An answer naming a tenant twice cannot be billed from: the run fails and
+// says so. An entry for a tenant nobody asked about is left out.
+func TestOddBatchAnswers(t *testing.T) {
+	stranger := acronis.TenantUsage{Tenant: "99999999-9999-4999-8999-999999999999", Usages: []acronis.Usage{{Name: "x", Value: "1"}}}
+	tests := []struct {
+		name    string
+		edit    func(acronis.TenantUsage) []acronis.TenantUsage
+		wantErr string
+	}{
+		{"entry twice", func(tu acronis.TenantUsage) []acronis.TenantUsage { return []acronis.TenantUsage{tu, tu} }, "lists tenant"},
+		{"entry not asked for", func(tu acronis.TenantUsage) []acronis.TenantUsage { return []acronis.TenantUsage{stranger, tu} }, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sim := acronistest.NewServer(t, acronistest.Config{Seed: 91})
+			ids := sim.GenerateTree(2, 3, 1)
+			c, _ := newClient(t, sim, 1000)
+			st := &objstore.Dir{Root: t.TempDir()}
+			res, err := (&usage.Job{API: &oddAnswerAPI{Client: c, edit: tt.edit}, Store: st}).Run(context.Background(), usage.Request{RootTenantID: sim.RootTenantID()})
+			m, lines := readRun(t, st, res.Manifest)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || m.Complete {
+					t.Fatalf("err %v, manifest complete %v", err, m.Complete)
+				}
+				return
+			}
+			if err != nil || !m.Complete {
+				t.Fatalf("err %v, manifest %+v", err, m)
+			}
+			if want := expected(t, sim, allIDs(sim, ids)); !slices.Equal(lines, want) {
+				t.Fatalf("%d lines, want %d", len(lines), len(want))
+			}
+		})
 	}
 }
