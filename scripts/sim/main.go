@@ -25,7 +25,7 @@ func main() {
 	latency := flag.Duration("latency", 0, "added latency per request")
 	rate429 := flag.Float64("rate429", 0, "share of requests answered 429")
 	rate5xx := flag.Float64("rate5xx", 0, "share of requests answered 5xx")
-	rps := flag.Float64("rps", 0, "server-wide request rate limit (0 = none)")
+	rps := flag.Float64("rps", 0, "server-wide limit in requests per rolling second (0 = none)")
 	ttl := flag.Duration("token-ttl", 2*time.Hour, "access token lifetime")
 	flag.Parse()
 
