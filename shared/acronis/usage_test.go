@@ -152,7 +152,33 @@ func FuzzDecodeUsages(f *testing.F) {
 				}
 			}
 		}
-		_, _ = acronis.DecodeUsagesBatch(b)
+		// What the streaming batch decoder accepts is a valid document whose
+		// "items" (that exact key: encoding/json would also take "ITEMS")
+		// holds as many entries, each with a checked tenant.
+		batch, err := acronis.DecodeUsagesBatch(b)
+		if err == nil {
+			if !json.Valid(b) {
+				t.Fatalf("accepted invalid JSON %q", b)
+			}
+			var top map[string]json.RawMessage
+			var whole []acronis.TenantUsage
+			if err := json.Unmarshal(b, &top); err != nil {
+				t.Fatal(err)
+			}
+			if raw, ok := top["items"]; ok {
+				if err := json.Unmarshal(raw, &whole); err != nil {
+					t.Fatalf("items: %v", err)
+				}
+			}
+			if len(whole) != len(batch) {
+				t.Fatalf("streamed %d entries, whole decode %d", len(batch), len(whole))
+			}
+			for _, tu := range batch {
+				if acronis.CheckUUID(tu.Tenant) != nil {
+					t.Fatalf("tenant %q accepted", tu.Tenant)
+				}
+			}
+		}
 	})
 }
 
@@ -193,6 +219,7 @@ func TestDecodeUsagesBatch(t *testing.T) {
 		{"other fields skipped", `{"paging":{"cursors":{}},"items":[` + entry(a, "2") + `],"x":[1,{"y":null}]}` + "\n", []string{a + "=2"}, ""},
 		{"items null", `{"items":null}`, nil, ""},
 		{"no items", `{}`, nil, ""},
+		{"items spelt otherwise is another field", `{"ITEMS":[` + entry(a, "1") + `]}`, nil, ""},
 		{"items twice", `{"items":[],"items":[]}`, nil, "items given twice"},
 		{"items not a list", `{"items":{}}`, nil, "where a list belongs"},
 		{"not an object", `[` + entry(a, "1") + `]`, nil, "where \"{\" belongs"},
