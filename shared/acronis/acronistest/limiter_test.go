@@ -1,6 +1,9 @@
 package acronistest
 
 import (
+	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"testing"
@@ -105,5 +108,47 @@ func TestRateLimitOverHTTP(t *testing.T) {
 	}
 	if ok != 5 || limited != 3 {
 		t.Errorf("%d admitted and %d limited, want 5 and 3", ok, limited)
+	}
+}
+
+// A cut answer sends its status and Content-Length, then half the body, then
+// the connection ends: the client's read fails short of the length.
+func TestCutAnswers(t *testing.T) {
+	sim := NewServer(t, Config{Seed: 2})
+	sim.GenerateTree(2, 2, 1)
+	cid, secret := sim.AddAPIClient("")
+	tok := MintToken(t, sim, cid, secret)
+	tests := []struct {
+		name    string
+		path    string
+		wantCut bool
+	}{
+		{"2xx answer is cut", "/api/2/tenants?subtree_root_id=" + sim.RootTenantID(), true},
+		{"error answer passes whole", "/api/2/tenants/00000000-0000-4000-8000-000000000000", false},
+	}
+	sim.SetFaults(Faults{RateCut: 1, SkipTokenEP: true})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", sim.URL()+tt.path, nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			if tt.wantCut {
+				if !errors.Is(err, io.ErrUnexpectedEOF) || resp.StatusCode != 200 || int64(len(b)) >= resp.ContentLength {
+					t.Fatalf("status %d, read %d of %d bytes, err %v: want a cut", resp.StatusCode, len(b), resp.ContentLength, err)
+				}
+				if got := sim.Requests(); got[len(got)-1].Status != StatusCut {
+					t.Fatalf("logged as %d", got[len(got)-1].Status)
+				}
+				return
+			}
+			if err != nil || resp.StatusCode != 404 || !json.Valid(b) {
+				t.Fatalf("status %d, err %v, body %q", resp.StatusCode, err, b)
+			}
+		})
 	}
 }

@@ -7,6 +7,7 @@ package acronistest
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -29,6 +30,7 @@ type Faults struct {
 	RetryAfter  int           // seconds sent with injected 429s (default 1)
 	Rate5xx     float64       // 500/502/503 at random
 	RateDrop    float64       // connection closed with no answer
+	RateCut     float64       // 2xx answer cut off: headers and half the body, then the connection closes
 	RateLimit   float64       // server-wide requests per rolling second; beyond it 429 (0 = none)
 	PathPrefix  string        // faults apply only to paths with this prefix ("" = all)
 	SkipTokenEP bool          // spare the token endpoint (to test one layer at a time)
@@ -51,9 +53,15 @@ type Request struct {
 	Method string
 	Path   string
 	Query  string
-	Status int
+	Status int // or StatusDropped, StatusCut
 	At     time.Time
 }
+
+// Statuses of the request log for answers that never arrived whole.
+const (
+	StatusDropped = -1 // connection closed with no answer
+	StatusCut     = -2 // a 2xx answer cut off mid-body
+)
 
 // Server is the simulator.
 type Server struct {
@@ -262,8 +270,8 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 
 func (r *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if r.status == 0 {
-		r.status = -1 // dropped
-		r.logged(-1)
+		r.status = StatusDropped
+		r.logged(StatusDropped)
 	}
 	return r.ResponseWriter.(http.Hijacker).Hijack()
 }
@@ -276,15 +284,65 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}}
 	defer func() {
 		if rec.status == 0 { // handler wrote nothing, or the client went away
-			rec.status = -1
-			rec.logged(-1)
+			rec.status = StatusDropped
+			rec.logged(StatusDropped)
 		}
 	}()
-	if s.injectFault(rec, r) {
+	answered, cut := s.injectFault(rec, r)
+	if answered {
 		return
 	}
 	rec.Header().Set("X-Request-Id", strconv.FormatUint(s.rand64(), 16))
-	s.mux.ServeHTTP(rec, r)
+	if !cut {
+		s.mux.ServeHTTP(rec, r)
+		return
+	}
+	cw := &halfAnswer{ResponseWriter: rec, rec: rec, raw: w}
+	s.mux.ServeHTTP(cw, r)
+	cw.cut()
+}
+
+// halfAnswer holds a whole answer, then sends its headers and the first half
+// of a 2xx body and breaks the connection: what a client sees when a
+// connection dies mid-answer. Error answers pass whole.
+type halfAnswer struct {
+	http.ResponseWriter
+	rec    *statusRecorder
+	raw    http.ResponseWriter // the server's own writer, for Flush
+	status int
+	body   bytes.Buffer
+}
+
+func (c *halfAnswer) WriteHeader(code int) {
+	if c.status == 0 {
+		c.status = code
+	}
+}
+
+func (c *halfAnswer) Write(b []byte) (int, error) {
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	return c.body.Write(b)
+}
+
+func (c *halfAnswer) cut() {
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	whole := c.body.Bytes()
+	if c.status/100 != 2 || len(whole) < 2 {
+		c.ResponseWriter.WriteHeader(c.status)
+		_, _ = c.ResponseWriter.Write(whole)
+		return
+	}
+	c.rec.status = StatusCut
+	c.rec.logged(StatusCut)
+	c.Header().Set("Content-Length", strconv.Itoa(len(whole)))
+	c.ResponseWriter.WriteHeader(c.status)
+	_, _ = c.ResponseWriter.Write(whole[:len(whole)/2])
+	_ = http.NewResponseController(c.raw).Flush()
+	panic(http.ErrAbortHandler) // net/http closes the connection
 }
 
 func (s *Server) rand64() uint64 {
@@ -294,8 +352,9 @@ func (s *Server) rand64() uint64 {
 }
 
 // injectFault applies latency, rate limit and random faults. It reports
-// whether it answered (or dropped) the request itself.
-func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
+// whether it answered (or dropped) the request itself, and whether the
+// handler's answer is to be cut off.
+func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) (answered, cut bool) {
 	s.mu.Lock()
 	f := s.faults
 	applies := strings.HasPrefix(r.URL.Path, f.PathPrefix) && !(f.SkipTokenEP && r.URL.Path == "/api/2/idp/token")
@@ -305,6 +364,8 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
 	if applies {
 		roll429, roll5xx, rollDrop = s.rng.Float64(), s.rng.Float64(), s.rng.Float64()
 		which = s.rng.IntN(3)
+		// Drawn only when asked for, so seeds keep their old sequences.
+		cut = f.RateCut > 0 && s.rng.Float64() < f.RateCut
 	}
 	s.mu.Unlock()
 
@@ -314,36 +375,36 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
 		case <-t.C:
 		case <-r.Context().Done():
 			t.Stop()
-			return true
+			return true, false
 		}
 	}
 	if !admitted {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfter(wait)))
 		WriteError(w, http.StatusTooManyRequests, "TooManyRequests", "rate limit exceeded", "")
-		return true
+		return true, false
 	}
 	if !applies {
-		return false
+		return false, false
 	}
 	switch {
 	case roll429 < f.Rate429:
 		w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
 		WriteError(w, http.StatusTooManyRequests, "TooManyRequests", "too many requests", "")
-		return true
+		return true, false
 	case roll5xx < f.Rate5xx:
 		st := []int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable}[which]
 		WriteError(w, st, "InternalError", http.StatusText(st), "")
-		return true
+		return true, false
 	case rollDrop < f.RateDrop:
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
 				conn.Close()
-				return true
+				return true, false
 			}
 		}
 		panic(http.ErrAbortHandler)
 	}
-	return false
+	return false, cut
 }
 
 // WriteError writes the account-server error envelope

@@ -92,8 +92,11 @@ type usageQuota struct {
 }
 
 func (s *Server) usageLocked(t *tenant) []usageItem {
+	// Keyed by the legacy id, which follows creation order: a tenant gets
+	// the same usage however many random draws (faults, tokens) came
+	// before it was created, so runs with and without faults compare.
 	h := fnv.New64a()
-	h.Write([]byte(t.ID))
+	h.Write([]byte(strconv.FormatInt(t.LegacyID, 10)))
 	x := h.Sum64()
 	now := s.cfg.Now().UTC()
 	rangeStart := fmt.Sprintf("%04d-%02d-01T00:00:00", now.Year(), now.Month())
