@@ -92,10 +92,30 @@ func NewClient(baseURL string, tokens TokenSource, hc *http.Client) (*Client, er
 // BaseURL is the data centre this client talks to.
 func (c *Client) BaseURL() string { return c.base }
 
+// ErrAnswerCut means the connection ended after the status and headers but
+// before the whole answer arrived. Do sends idempotent calls again; callers
+// of streaming calls decide for themselves.
+var ErrAnswerCut = errors.New("answer cut off")
+
+// cutAttempts is how often Do sends an idempotent call whose answers keep
+// being cut off.
+const cutAttempts = 3
+
 // Do sends a JSON request (in may be nil) and decodes a JSON answer into out
 // (which may be nil). Any non-2xx becomes an *APIError. A 401 invalidates the
-// token and the call is retried once with a fresh one.
+// token and the call is retried once with a fresh one; an idempotent call
+// whose answer is cut off is sent again.
 func (c *Client) Do(ctx context.Context, method, path string, query url.Values, in, out any) error {
+	for attempt := 1; ; attempt++ {
+		err := c.do(ctx, method, path, query, in, out)
+		if attempt < cutAttempts && errors.Is(err, ErrAnswerCut) && ctx.Err() == nil && repeatable(ctx, method) {
+			continue
+		}
+		return err
+	}
+}
+
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {
 	resp, err := c.send(ctx, method, path, query, in, "application/json")
 	if err != nil {
 		return err
@@ -105,14 +125,50 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 		return nil
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+	// Read to the end before decoding: a cut-off answer is then told apart
+	// from a malformed one, out is untouched by it, and the keep-alive
+	// connection is reused (a body closed before EOF costs a new dial).
+	b, err := readAnswer(resp)
+	if err != nil {
+		return fmt.Errorf("acronis: %s %s: %w", method, path, err)
+	}
+	if err := json.Unmarshal(b, out); err != nil {
 		return fmt.Errorf("acronis: %s %s: decode response: %w", method, path, err)
 	}
-	// The decoder stops after the value; a body closed before EOF (the
-	// trailing newline, the last chunk) costs the keep-alive connection, so
-	// every call would dial (and on the real API, handshake TLS) again.
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	return nil
+}
+
+// readAnswer reads a whole answer, sized from Content-Length when given.
+func readAnswer(resp *http.Response) ([]byte, error) {
+	var size int64
+	if resp.ContentLength > 0 && resp.ContentLength <= 64<<20 {
+		size = resp.ContentLength
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
+	if _, err := buf.ReadFrom(resp.Body); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrAnswerCut, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// cutReader remembers the first read error other than EOF, so a decoder's
+// complaint about a short document can be traced to a broken connection.
+type cutReader struct {
+	r   io.Reader
+	err error
+}
+
+func (c *cutReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if err != nil && err != io.EOF && c.err == nil {
+		c.err = err
+	}
+	return n, err
+}
+
+// repeatable says whether a call may be sent twice (see httpretry.IsIdempotent).
+func repeatable(ctx context.Context, method string) bool {
+	return httpretry.IsIdempotent((&http.Request{Method: method, Header: http.Header{}}).WithContext(ctx))
 }
 
 // Stream sends a request and returns the open 2xx response for the caller to

@@ -311,7 +311,7 @@ func TestListTenantsUnderFaults(t *testing.T) {
 	sim.GenerateTree(2, 30, 2)
 	c, _ := newClient(t, sim)
 	clean := walk(t, c, sim.RootTenantID(), 0)
-	sim.SetFaults(acronistest.Faults{Rate429: 0.15, Rate5xx: 0.15, RateDrop: 0.1, SkipTokenEP: true})
+	sim.SetFaults(acronistest.Faults{Rate429: 0.15, Rate5xx: 0.15, RateDrop: 0.1, RateCut: 0.1, SkipTokenEP: true})
 	sim.ResetLog()
 	faulty := walk(t, c, sim.RootTenantID(), 0)
 	if len(faulty) != len(clean) {
@@ -322,14 +322,17 @@ func TestListTenantsUnderFaults(t *testing.T) {
 			t.Fatalf("tenant %s differs", id)
 		}
 	}
-	faults := 0
+	faults, cuts := 0, 0
 	for _, r := range sim.Requests() {
 		if r.Status != 200 {
 			faults++
 		}
+		if r.Status == acronistest.StatusCut {
+			cuts++
+		}
 	}
-	if faults == 0 {
-		t.Fatal("no fault was injected; the test proves nothing")
+	if faults == 0 || cuts == 0 {
+		t.Fatalf("%d faults, %d cut answers: the test proves nothing", faults, cuts)
 	}
 }
 

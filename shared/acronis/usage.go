@@ -237,21 +237,26 @@ func isJSONNumber(s string) bool {
 // caller may not see are left out of the answer by the platform: callers that
 // must account for every tenant compare the answer with ids.
 func (c *Client) UsagesBatch(ctx context.Context, ids []string) ([]TenantUsage, error) {
-	var out []TenantUsage
-	err := c.EachTenantUsage(ctx, ids, func(tu TenantUsage) error {
-		out = append(out, tu)
-		return nil
-	})
-	if err != nil {
-		return nil, err
+	for attempt := 1; ; attempt++ {
+		var out []TenantUsage
+		err := c.EachTenantUsage(ctx, ids, func(tu TenantUsage) error {
+			out = append(out, tu)
+			return nil
+		})
+		if err == nil {
+			return out, nil
+		}
+		if attempt == cutAttempts || !errors.Is(err, ErrAnswerCut) || ctx.Err() != nil {
+			return nil, err
+		}
 	}
-	return out, nil
 }
 
 // EachTenantUsage is UsagesBatch that hands each tenant's entry to fn as it
 // is read off the wire, so only one tenant's usage is in memory at a time.
 // An error (fn's own included) can come after fn has seen some entries: a
-// caller keeps what fn built only when EachTenantUsage returns nil.
+// caller keeps what fn built only when EachTenantUsage returns nil, and may
+// start over when the error is ErrAnswerCut.
 func (c *Client) EachTenantUsage(ctx context.Context, ids []string, fn func(TenantUsage) error) error {
 	switch {
 	case len(ids) == 0:
@@ -270,7 +275,11 @@ func (c *Client) EachTenantUsage(ctx context.Context, ids []string, fn func(Tena
 		return err
 	}
 	defer resp.Body.Close()
-	if err := decodeUsagesBatch(resp.Body, fn); err != nil {
+	body := &cutReader{r: resp.Body}
+	if err := decodeUsagesBatch(body, fn); err != nil {
+		if body.err != nil {
+			return fmt.Errorf("acronis: GET %s: %w: %w", path, ErrAnswerCut, body.err)
+		}
 		return fmt.Errorf("acronis: GET %s: %w", path, err)
 	}
 	// Read to EOF so the keep-alive connection is reused (see Do).

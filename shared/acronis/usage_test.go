@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http/httptrace"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -273,5 +274,47 @@ func TestEachTenantUsageStopsOnError(t *testing.T) {
 	all, err := c.UsagesBatch(ctx, ids)
 	if err != nil || len(all) != len(ids) {
 		t.Fatalf("%d entries, %v", len(all), err)
+	}
+}
+
+// Answers cut off mid-body: whole-answer calls send again (three times at
+// most, then ErrAnswerCut); the streaming call reports ErrAnswerCut and
+// leaves starting over to its caller.
+func TestCutAnswersRetried(t *testing.T) {
+	tests := []struct {
+		name     string
+		call     func(ctx context.Context, c *acronis.Client, ids []string) error
+		wantSent int
+	}{
+		{"UsagesBatch", func(ctx context.Context, c *acronis.Client, ids []string) error {
+			_, err := c.UsagesBatch(ctx, ids)
+			return err
+		}, 3},
+		{"Do (a list page)", func(ctx context.Context, c *acronis.Client, ids []string) error {
+			return c.Do(ctx, "GET", "/api/2/tenants", url.Values{"uuids": {ids[0]}}, nil, &struct{}{})
+		}, 3},
+		{"EachTenantUsage", func(ctx context.Context, c *acronis.Client, ids []string) error {
+			return c.EachTenantUsage(ctx, ids, func(acronis.TenantUsage) error { return nil })
+		}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sim := acronistest.NewServer(t, acronistest.Config{Seed: 4})
+			ids := sim.GenerateTree(2, 3, 1)
+			c, _ := newClient(t, sim)
+			ctx := context.Background()
+			if err := tt.call(ctx, c, ids); err != nil {
+				t.Fatal(err)
+			}
+			sim.SetFaults(acronistest.Faults{RateCut: 1, SkipTokenEP: true})
+			sim.ResetLog()
+			err := tt.call(ctx, c, ids)
+			if !errors.Is(err, acronis.ErrAnswerCut) {
+				t.Fatalf("err %v, want ErrAnswerCut", err)
+			}
+			if n := len(sim.Requests()); n != tt.wantSent {
+				t.Fatalf("sent %d times, want %d", n, tt.wantSent)
+			}
+		})
 	}
 }
