@@ -196,7 +196,7 @@ func pass(t *testing.T, faulty bool) outcome {
 	retries := 0
 	if faulty {
 		retries = 6
-		sim.SetFaults(acronistest.Faults{Rate429: 0.15, Rate5xx: 0.08, RateDrop: 0.03, SkipTokenEP: true})
+		sim.SetFaults(acronistest.Faults{Rate429: 0.15, Rate5xx: 0.08, RateDrop: 0.03, RateCut: 0.05, SkipTokenEP: true})
 		cbr.SetFaults(cbrtest.Faults{Rate429: 0.15, Rate5xx: 0.1})
 	}
 

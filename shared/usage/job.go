@@ -28,6 +28,7 @@ const (
 	DefaultPartBytes = 64 << 20 // uncompressed bytes per part (~5-8 MiB gzip)
 	DefaultPageLimit = 500
 	maxListedGone    = 100
+	maxCutAttempts   = 3 // sends of one batch whose answer keeps being cut off
 )
 
 // API is what the job needs from Acronis (an *acronis.Client).
@@ -385,18 +386,29 @@ func (j *Job) fetch(ctx context.Context, b batch, buf *bytes.Buffer, res *Result
 		}
 		return nil
 	}
-	err := j.API.EachTenantUsage(ctx, ids, func(tu acronis.TenantUsage) error {
-		i, asked := index[tu.Tenant]
-		if !asked {
-			return nil // not ours to bill
+	for attempt := 1; ; attempt++ {
+		err := j.API.EachTenantUsage(ctx, ids, func(tu acronis.TenantUsage) error {
+			i, asked := index[tu.Tenant]
+			if !asked {
+				return nil // not ours to bill
+			}
+			if answered[i] {
+				return fmt.Errorf("the answer lists tenant %s twice", tu.Tenant)
+			}
+			answered[i] = true
+			return write(b.tenants[i], tu.Usages)
+		})
+		if err == nil {
+			break
 		}
-		if answered[i] {
-			return fmt.Errorf("the answer lists tenant %s twice", tu.Tenant)
+		// An answer cut off mid-way is asked for again from the start,
+		// forgetting what its first half wrote.
+		if attempt < maxCutAttempts && errors.Is(err, acronis.ErrAnswerCut) && ctx.Err() == nil {
+			buf.Reset()
+			clear(answered)
+			lines, noUsage = 0, 0
+			continue
 		}
-		answered[i] = true
-		return write(b.tenants[i], tu.Usages)
-	})
-	if err != nil {
 		return chunk{}, fmt.Errorf("usage of %d tenants from %s: %w", len(ids), ids[0], err)
 	}
 	for i, t := range b.tenants {

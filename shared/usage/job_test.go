@@ -4,6 +4,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"iter"
@@ -234,8 +235,8 @@ func first(s []string) string {
 	return s[0]
 }
 
-// With 429s, 5xx, dropped connections and a token that dies mid-run, the
-// snapshot holds exactly what a fault-free run holds.
+// With 429s, 5xx, dropped connections, answers cut off mid-body and a token
+// that dies mid-run, the snapshot holds exactly what a fault-free run holds.
 func TestSnapshotUnderFaults(t *testing.T) {
 	sim := acronistest.NewServer(t, acronistest.Config{Seed: 21, PageCap: 20})
 	ids := sim.GenerateTree(4, 20, 4)
@@ -252,7 +253,7 @@ func TestSnapshotUnderFaults(t *testing.T) {
 		t.Fatal("fault-free run is empty")
 	}
 
-	sim.SetFaults(acronistest.Faults{Rate429: 0.08, Rate5xx: 0.08, RateDrop: 0.05, RetryAfter: 1})
+	sim.SetFaults(acronistest.Faults{Rate429: 0.08, Rate5xx: 0.08, RateDrop: 0.05, RateCut: 0.1, RetryAfter: 1})
 	sim.ResetLog()
 	stop := make(chan struct{})
 	expired := make(chan struct{})
@@ -283,7 +284,7 @@ func TestSnapshotUnderFaults(t *testing.T) {
 	var faults, unauthorized int
 	for _, r := range sim.Requests() {
 		switch r.Status {
-		case 429, 500, 502, 503, -1:
+		case 429, 500, 502, 503, acronistest.StatusDropped, acronistest.StatusCut:
 			faults++
 		case 401:
 			unauthorized++
@@ -619,6 +620,80 @@ func TestOddBatchAnswers(t *testing.T) {
 			}
 			if want := expected(t, sim, allIDs(sim, ids)); !slices.Equal(lines, want) {
 				t.Fatalf("%d lines, want %d", len(lines), len(want))
+			}
+		})
+	}
+}
+
+// cuttingAPI cuts batch answers off after half their entries, as a dropped
+// connection does mid-body: the first `cuts` sends of each batch.
+type cuttingAPI struct {
+	*acronis.Client
+	cuts int
+	mu   sync.Mutex
+	sent map[string]int // by first tenant of the batch
+}
+
+func (c *cuttingAPI) EachTenantUsage(ctx context.Context, ids []string, fn func(acronis.TenantUsage) error) error {
+	c.mu.Lock()
+	c.sent[ids[0]]++
+	cut := c.sent[ids[0]] <= c.cuts
+	c.mu.Unlock()
+	if !cut {
+		return c.Client.EachTenantUsage(ctx, ids, fn)
+	}
+	all, err := c.Client.UsagesBatch(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for _, tu := range all[:len(all)/2] {
+		if err := fn(tu); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("simulated: %w", acronis.ErrAnswerCut)
+}
+
+// A batch answer cut off mid-way is asked for again and its first half is
+// not written twice; answers that keep being cut fail the run.
+func TestCutBatchAnswers(t *testing.T) {
+	tests := []struct {
+		name     string
+		cuts     int
+		complete bool
+	}{
+		{"cut once, then whole", 1, true},
+		{"cut twice, then whole", 2, true},
+		{"cut every time", 99, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sim := acronistest.NewServer(t, acronistest.Config{Seed: 93})
+			ids := sim.GenerateTree(3, 10, 4) // several batches of 100
+			c, _ := newClient(t, sim, 1000)
+			st := &objstore.Dir{Root: t.TempDir()}
+			api := &cuttingAPI{Client: c, cuts: tt.cuts, sent: map[string]int{}}
+			res, err := (&usage.Job{API: api, Store: st}).Run(context.Background(), usage.Request{RootTenantID: sim.RootTenantID()})
+			m, lines := readRun(t, st, res.Manifest)
+			if !tt.complete {
+				if !errors.Is(err, acronis.ErrAnswerCut) || m.Complete {
+					t.Fatalf("err %v, complete %v: want a failed run naming the cut", err, m.Complete)
+				}
+				return
+			}
+			if err != nil || !m.Complete {
+				t.Fatalf("err %v, manifest %+v", err, m)
+			}
+			if want := expected(t, sim, allIDs(sim, ids)); !slices.Equal(lines, want) {
+				t.Fatalf("%d lines, want %d", len(lines), len(want))
+			}
+			if len(api.sent) < 2 {
+				t.Fatalf("%d batches: the test needs several", len(api.sent))
+			}
+			for first, n := range api.sent {
+				if n != tt.cuts+1 {
+					t.Fatalf("batch from %s sent %d times, want %d", first, n, tt.cuts+1)
+				}
 			}
 		})
 	}
