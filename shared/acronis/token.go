@@ -135,8 +135,19 @@ type ClientCredentials struct {
 	Now   func() time.Time
 }
 
-// Token asks the token endpoint for a new token.
+// Token asks the token endpoint for a new token. An answer cut off mid-body
+// is asked for again (minting twice is harmless).
 func (c *ClientCredentials) Token(ctx context.Context) (Token, error) {
+	for attempt := 1; ; attempt++ {
+		tok, err := c.mint(ctx)
+		if attempt < cutAttempts && errors.Is(err, ErrAnswerCut) && ctx.Err() == nil {
+			continue
+		}
+		return tok, err
+	}
+}
+
+func (c *ClientCredentials) mint(ctx context.Context) (Token, error) {
 	form := url.Values{"grant_type": {"client_credentials"}}
 	// Minting has no side effect beyond a new token: safe to retry on 5xx.
 	req, err := http.NewRequestWithContext(httpretry.Idempotent(ctx), http.MethodPost, c.Creds.BaseURL+TokenPath, strings.NewReader(form.Encode()))
@@ -154,8 +165,18 @@ func (c *ClientCredentials) Token(ctx context.Context) (Token, error) {
 		return Token{}, fmt.Errorf("acronis token: %w", readError(resp, http.MethodPost, TokenPath))
 	}
 	defer resp.Body.Close()
+	resp.Body = http.MaxBytesReader(nil, resp.Body, 1<<20)
+	b, err := readAnswer(resp)
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return Token{}, fmt.Errorf("acronis token: answer over %d bytes", tooBig.Limit)
+	}
+	if err != nil {
+		return Token{}, fmt.Errorf("acronis token: read response: %w", err)
+	}
+	// Errors name the place, never the bytes: they may hold the token.
 	var body json.RawMessage
-	if err := json.NewDecoder(http.MaxBytesReader(nil, resp.Body, 1<<20)).Decode(&body); err != nil {
+	if err := json.Unmarshal(b, &body); err != nil {
 		return Token{}, fmt.Errorf("acronis token: read response: %w", jsonErrorNoValue(err))
 	}
 	now := time.Now

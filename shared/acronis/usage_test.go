@@ -281,34 +281,45 @@ func TestEachTenantUsageStopsOnError(t *testing.T) {
 // most, then ErrAnswerCut); the streaming call reports ErrAnswerCut and
 // leaves starting over to its caller.
 func TestCutAnswersRetried(t *testing.T) {
+	apiCuts := acronistest.Faults{RateCut: 1, SkipTokenEP: true}
 	tests := []struct {
 		name     string
-		call     func(ctx context.Context, c *acronis.Client, ids []string) error
+		faults   acronistest.Faults
+		call     func(ctx context.Context, c *acronis.Client, src *acronis.CachedSource, ids []string) error
 		wantSent int
 	}{
-		{"UsagesBatch", func(ctx context.Context, c *acronis.Client, ids []string) error {
+		{"UsagesBatch", apiCuts, func(ctx context.Context, c *acronis.Client, _ *acronis.CachedSource, ids []string) error {
 			_, err := c.UsagesBatch(ctx, ids)
 			return err
 		}, 3},
-		{"Do (a list page)", func(ctx context.Context, c *acronis.Client, ids []string) error {
+		{"Do (a list page)", apiCuts, func(ctx context.Context, c *acronis.Client, _ *acronis.CachedSource, ids []string) error {
 			return c.Do(ctx, "GET", "/api/2/tenants", url.Values{"uuids": {ids[0]}}, nil, &struct{}{})
 		}, 3},
-		{"EachTenantUsage", func(ctx context.Context, c *acronis.Client, ids []string) error {
+		{"EachTenantUsage", apiCuts, func(ctx context.Context, c *acronis.Client, _ *acronis.CachedSource, ids []string) error {
 			return c.EachTenantUsage(ctx, ids, func(acronis.TenantUsage) error { return nil })
 		}, 1},
+		{"token mint", acronistest.Faults{RateCut: 1, PathPrefix: acronis.TokenPath}, func(ctx context.Context, _ *acronis.Client, src *acronis.CachedSource, _ []string) error {
+			tok, err := src.Token(ctx) // the cached one: no request
+			if err != nil {
+				return err
+			}
+			src.Invalidate(tok)
+			_, err = src.Token(ctx)
+			return err
+		}, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			sim := acronistest.NewServer(t, acronistest.Config{Seed: 4})
 			ids := sim.GenerateTree(2, 3, 1)
-			c, _ := newClient(t, sim)
+			c, src := newClient(t, sim)
 			ctx := context.Background()
-			if err := tt.call(ctx, c, ids); err != nil {
+			if err := tt.call(ctx, c, src, ids); err != nil {
 				t.Fatal(err)
 			}
-			sim.SetFaults(acronistest.Faults{RateCut: 1, SkipTokenEP: true})
+			sim.SetFaults(tt.faults)
 			sim.ResetLog()
-			err := tt.call(ctx, c, ids)
+			err := tt.call(ctx, c, src, ids)
 			if !errors.Is(err, acronis.ErrAnswerCut) {
 				t.Fatalf("err %v, want ErrAnswerCut", err)
 			}
