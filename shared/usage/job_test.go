@@ -253,7 +253,7 @@ func TestSnapshotUnderFaults(t *testing.T) {
 		t.Fatal("fault-free run is empty")
 	}
 
-	sim.SetFaults(acronistest.Faults{Rate429: 0.08, Rate5xx: 0.08, RateDrop: 0.05, RateCut: 0.1, RetryAfter: 1})
+	sim.SetFaults(acronistest.Faults{Rate429: 0.08, Rate5xx: 0.08, RateDrop: 0.05, RateCut: 0.05, RetryAfter: 1})
 	sim.ResetLog()
 	stop := make(chan struct{})
 	expired := make(chan struct{})
