@@ -97,22 +97,31 @@ func (c *Client) BaseURL() string { return c.base }
 // of streaming calls decide for themselves.
 var ErrAnswerCut = errors.New("answer cut off")
 
-// cutAttempts is how often Do sends an idempotent call whose answers keep
-// being cut off.
+// cutAttempts is how often a call whose answers keep being cut off is sent.
 const cutAttempts = 3
+
+// AgainIfCut runs call again (three times in all at most) while it fails
+// with ErrAnswerCut and ctx is live. call must start from scratch each time:
+// whatever it built from a cut answer is incomplete.
+func AgainIfCut(ctx context.Context, call func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := call()
+		if attempt == cutAttempts || !errors.Is(err, ErrAnswerCut) || ctx.Err() != nil {
+			return err
+		}
+	}
+}
 
 // Do sends a JSON request (in may be nil) and decodes a JSON answer into out
 // (which may be nil). Any non-2xx becomes an *APIError. A 401 invalidates the
 // token and the call is retried once with a fresh one; an idempotent call
 // whose answer is cut off is sent again.
 func (c *Client) Do(ctx context.Context, method, path string, query url.Values, in, out any) error {
-	for attempt := 1; ; attempt++ {
-		err := c.do(ctx, method, path, query, in, out)
-		if attempt < cutAttempts && errors.Is(err, ErrAnswerCut) && ctx.Err() == nil && repeatable(ctx, method) {
-			continue
-		}
-		return err
+	call := func() error { return c.do(ctx, method, path, query, in, out) }
+	if !repeatable(ctx, method) {
+		return call()
 	}
+	return AgainIfCut(ctx, call)
 }
 
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {

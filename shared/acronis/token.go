@@ -138,13 +138,12 @@ type ClientCredentials struct {
 // Token asks the token endpoint for a new token. An answer cut off mid-body
 // is asked for again (minting twice is harmless).
 func (c *ClientCredentials) Token(ctx context.Context) (Token, error) {
-	for attempt := 1; ; attempt++ {
-		tok, err := c.mint(ctx)
-		if attempt < cutAttempts && errors.Is(err, ErrAnswerCut) && ctx.Err() == nil {
-			continue
-		}
-		return tok, err
-	}
+	var tok Token
+	err := AgainIfCut(ctx, func() (err error) {
+		tok, err = c.mint(ctx)
+		return err
+	})
+	return tok, err
 }
 
 func (c *ClientCredentials) mint(ctx context.Context) (Token, error) {

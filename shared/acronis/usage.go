@@ -237,19 +237,18 @@ func isJSONNumber(s string) bool {
 // caller may not see are left out of the answer by the platform: callers that
 // must account for every tenant compare the answer with ids.
 func (c *Client) UsagesBatch(ctx context.Context, ids []string) ([]TenantUsage, error) {
-	for attempt := 1; ; attempt++ {
-		var out []TenantUsage
-		err := c.EachTenantUsage(ctx, ids, func(tu TenantUsage) error {
+	var out []TenantUsage
+	err := AgainIfCut(ctx, func() error {
+		out = out[:0]
+		return c.EachTenantUsage(ctx, ids, func(tu TenantUsage) error {
 			out = append(out, tu)
 			return nil
 		})
-		if err == nil {
-			return out, nil
-		}
-		if attempt == cutAttempts || !errors.Is(err, ErrAnswerCut) || ctx.Err() != nil {
-			return nil, err
-		}
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }
 
 // EachTenantUsage is UsagesBatch that hands each tenant's entry to fn as it

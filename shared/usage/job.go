@@ -28,7 +28,6 @@ const (
 	DefaultPartBytes = 64 << 20 // uncompressed bytes per part (~5-8 MiB gzip)
 	DefaultPageLimit = 500
 	maxListedGone    = 100
-	maxCutAttempts   = 3 // sends of one batch whose answer keeps being cut off
 )
 
 // API is what the job needs from Acronis (an *acronis.Client).
@@ -386,8 +385,13 @@ func (j *Job) fetch(ctx context.Context, b batch, buf *bytes.Buffer, res *Result
 		}
 		return nil
 	}
-	for attempt := 1; ; attempt++ {
-		err := j.API.EachTenantUsage(ctx, ids, func(tu acronis.TenantUsage) error {
+	// An answer cut off mid-way is asked for again from the start,
+	// forgetting what its first half wrote.
+	err := acronis.AgainIfCut(ctx, func() error {
+		buf.Reset()
+		clear(answered)
+		lines, noUsage = 0, 0
+		return j.API.EachTenantUsage(ctx, ids, func(tu acronis.TenantUsage) error {
 			i, asked := index[tu.Tenant]
 			if !asked {
 				return nil // not ours to bill
@@ -398,17 +402,8 @@ func (j *Job) fetch(ctx context.Context, b batch, buf *bytes.Buffer, res *Result
 			answered[i] = true
 			return write(b.tenants[i], tu.Usages)
 		})
-		if err == nil {
-			break
-		}
-		// An answer cut off mid-way is asked for again from the start,
-		// forgetting what its first half wrote.
-		if attempt < maxCutAttempts && errors.Is(err, acronis.ErrAnswerCut) && ctx.Err() == nil {
-			buf.Reset()
-			clear(answered)
-			lines, noUsage = 0, 0
-			continue
-		}
+	})
+	if err != nil {
 		return chunk{}, fmt.Errorf("usage of %d tenants from %s: %w", len(ids), ids[0], err)
 	}
 	for i, t := range b.tenants {
