@@ -127,7 +127,7 @@ func decodeUsagesBatch(r io.Reader, fn func(TenantUsage) error) error {
 	dec := json.NewDecoder(r)
 	dec.UseNumber()
 	if err := expectDelim(dec, '{'); err != nil {
-		return err
+		return fmt.Errorf("usage batch: %w", err)
 	}
 	sawItems := false
 	for dec.More() {
@@ -177,7 +177,7 @@ func decodeUsagesBatch(r io.Reader, fn func(TenantUsage) error) error {
 		}
 	}
 	if err := expectDelim(dec, '}'); err != nil {
-		return err
+		return fmt.Errorf("usage batch: %w", err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return errors.New("usage batch: data after the answer")
@@ -189,10 +189,10 @@ func decodeUsagesBatch(r io.Reader, fn func(TenantUsage) error) error {
 func expectDelim(dec *json.Decoder, d json.Delim) error {
 	tok, err := dec.Token()
 	if err != nil {
-		return fmt.Errorf("usage batch: decode: %w", err)
+		return fmt.Errorf("decode: %w", err)
 	}
 	if tok != d {
-		return fmt.Errorf("usage batch: decode: got %v where %q belongs", tok, d)
+		return fmt.Errorf("decode: got %v where %q belongs", tok, d)
 	}
 	return nil
 }
@@ -281,8 +281,8 @@ func (c *Client) EachTenantUsage(ctx context.Context, ids []string, fn func(Tena
 		}
 		return fmt.Errorf("acronis: GET %s: %w", path, err)
 	}
-	// Read to EOF so the keep-alive connection is reused (see Do).
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	// The decoder has read to EOF (it checks nothing follows the answer),
+	// so the keep-alive connection is reused.
 	return nil
 }
 

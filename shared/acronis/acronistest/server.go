@@ -297,7 +297,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.mux.ServeHTTP(rec, r)
 		return
 	}
-	cw := &halfAnswer{ResponseWriter: rec, rec: rec, raw: w}
+	cw := &halfAnswer{statusRecorder: rec, raw: w}
 	s.mux.ServeHTTP(cw, r)
 	cw.cut()
 }
@@ -306,41 +306,40 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 // of a 2xx body and breaks the connection: what a client sees when a
 // connection dies mid-answer. Error answers pass whole.
 type halfAnswer struct {
-	http.ResponseWriter
-	rec    *statusRecorder
-	raw    http.ResponseWriter // the server's own writer, for Flush
-	status int
-	body   bytes.Buffer
+	*statusRecorder
+	raw  http.ResponseWriter // the server's own writer, for Flush
+	code int                 // what the handler answered
+	body bytes.Buffer
 }
 
 func (c *halfAnswer) WriteHeader(code int) {
-	if c.status == 0 {
-		c.status = code
+	if c.code == 0 {
+		c.code = code
 	}
 }
 
 func (c *halfAnswer) Write(b []byte) (int, error) {
-	if c.status == 0 {
-		c.status = http.StatusOK
+	if c.code == 0 {
+		c.code = http.StatusOK
 	}
 	return c.body.Write(b)
 }
 
 func (c *halfAnswer) cut() {
-	if c.status == 0 {
-		c.status = http.StatusOK
+	if c.code == 0 {
+		c.code = http.StatusOK
 	}
 	whole := c.body.Bytes()
-	if c.status/100 != 2 || len(whole) < 2 {
-		c.ResponseWriter.WriteHeader(c.status)
-		_, _ = c.ResponseWriter.Write(whole)
+	if c.code/100 != 2 || len(whole) < 2 {
+		c.statusRecorder.WriteHeader(c.code)
+		_, _ = c.statusRecorder.Write(whole)
 		return
 	}
-	c.rec.status = StatusCut
-	c.rec.logged(StatusCut)
+	c.statusRecorder.status = StatusCut // logged as cut, not as the status sent
+	c.logged(StatusCut)
 	c.Header().Set("Content-Length", strconv.Itoa(len(whole)))
-	c.ResponseWriter.WriteHeader(c.status)
-	_, _ = c.ResponseWriter.Write(whole[:len(whole)/2])
+	c.statusRecorder.WriteHeader(c.code)
+	_, _ = c.statusRecorder.Write(whole[:len(whole)/2])
 	_ = http.NewResponseController(c.raw).Flush()
 	panic(http.ErrAbortHandler) // net/http closes the connection
 }
