@@ -117,6 +117,7 @@ func TestBuildChecksConfiguration(t *testing.T) {
 		{"bad root", "ROOT_TENANT_ID", "acme", "ROOT_TENANT_ID"},
 		{"bad rate", "ACRONIS_MAX_RPS", "fast", "ACRONIS_MAX_RPS"},
 		{"zero workers", "USAGE_WORKERS", "0", "USAGE_WORKERS"},
+		{"fractional workers", "USAGE_WORKERS", "2.5", "USAGE_WORKERS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math"
 	"strconv"
 
 	"github.com/acp-serverless/acp-serverless/shared/acronis"
@@ -33,6 +34,9 @@ func Build(cfg aws.Config, getenv func(string) string, log *slog.Logger) (func(c
 	workers, err := envNumber(getenv, "USAGE_WORKERS", usage.DefaultWorkers)
 	if err != nil {
 		return nil, err
+	}
+	if workers != math.Trunc(workers) {
+		return nil, fmt.Errorf("configuration: USAGE_WORKERS: %q is not a whole number", getenv("USAGE_WORKERS"))
 	}
 	root := getenv("ROOT_TENANT_ID")
 	if root != "" {
