@@ -141,6 +141,7 @@ func (j *Job) log() *slog.Logger {
 // reader trusts a run only if its manifest says complete.
 func (j *Job) Run(ctx context.Context, req Request) (Result, error) {
 	start := j.now()
+	req = req.Resolve(start)
 	if err := req.Validate(start); err != nil {
 		return Result{}, err
 	}

@@ -20,9 +20,11 @@ import (
 // Request is the function's input: {} on the schedule, or a date and root
 // tenant given by hand.
 type Request struct {
-	// Date labels the snapshot (YYYY-MM-DD, UTC); default today. The platform
-	// only serves current usage, so a date is accepted only up to MaxBackdate
-	// in the past (re-running yesterday's failed run) and never in the future.
+	// Date labels the snapshot (YYYY-MM-DD, UTC, or the words "today" and
+	// "yesterday" so a saved event works on any day); default today. The
+	// platform only serves current usage, so a date is accepted only up to
+	// MaxBackdate in the past (re-running yesterday's failed run) and never in
+	// the future.
 	Date string `json:"date,omitempty"`
 	// RootTenantID is where the walk starts; default from the job's
 	// configuration, else the API client's own tenant.
@@ -58,12 +60,24 @@ func ParseRequest(b []byte) (Request, error) {
 	return r, nil
 }
 
-// Validate checks the fields against now (UTC).
+// Resolve returns r with a relative date ("today", "yesterday") written as
+// the UTC date it means at now; other fields are unchanged.
+func (r Request) Resolve(now time.Time) Request {
+	switch r.Date {
+	case "today":
+		r.Date = now.UTC().Format(time.DateOnly)
+	case "yesterday":
+		r.Date = now.UTC().AddDate(0, 0, -1).Format(time.DateOnly)
+	}
+	return r
+}
+
+// Validate checks the fields against now (UTC); call it on a resolved request.
 func (r Request) Validate(now time.Time) error {
 	if r.Date != "" {
 		d, err := time.Parse(time.DateOnly, r.Date)
 		if err != nil {
-			return fmt.Errorf("usage request: field \"date\": %q is not a date in YYYY-MM-DD form", trunc(r.Date, 40))
+			return fmt.Errorf("usage request: field \"date\": %q is not a date in YYYY-MM-DD form, \"today\" or \"yesterday\"", trunc(r.Date, 40))
 		}
 		today := now.UTC().Truncate(24 * time.Hour)
 		switch {

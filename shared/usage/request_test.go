@@ -20,6 +20,9 @@ func TestParseRequest(t *testing.T) {
 		{"null", `null`, "", usage.Request{}},
 		{"schedule", `{}`, "", usage.Request{}},
 		{"by hand", `{"date":"2026-11-22","root_tenant_id":"3f2b6c1e-8d4a-4c2f-9b1e-5a7d9c0e1f23"}`, "", usage.Request{Date: "2026-11-22", RootTenantID: "3f2b6c1e-8d4a-4c2f-9b1e-5a7d9c0e1f23"}},
+		{"yesterday", `{"date":"yesterday"}`, "", usage.Request{Date: "2026-11-22"}},
+		{"today", `{"date":"today"}`, "", usage.Request{Date: "2026-11-23"}},
+		{"other word", `{"date":"tomorrow"}`, `field "date": "tomorrow" is not a date`, usage.Request{}},
 		{"tomorrow (time zones)", `{"date":"2026-11-24"}`, "", usage.Request{Date: "2026-11-24"}},
 		{"bad date", `{"date":"22/11/2026"}`, `field "date": "22/11/2026" is not a date`, usage.Request{}},
 		{"impossible date", `{"date":"2026-02-30"}`, `field "date"`, usage.Request{}},
@@ -36,6 +39,7 @@ func TestParseRequest(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r, err := usage.ParseRequest([]byte(tt.in))
 			if err == nil {
+				r = r.Resolve(now)
 				err = r.Validate(now)
 			}
 			if tt.wantErr != "" {
@@ -51,7 +55,8 @@ func TestParseRequest(t *testing.T) {
 	}
 }
 
-// The sample events parse (the re-run's date is checked against its own day).
+// The sample events parse and pass today, and on a day a year from now: a
+// sample event must not go stale by the calendar.
 func TestSampleEvents(t *testing.T) {
 	files, _ := filepath.Glob("../../events/usage-snapshot*.json")
 	if len(files) < 2 {
@@ -66,12 +71,10 @@ func TestSampleEvents(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		now := time.Now()
-		if r.Date != "" {
-			now, _ = time.Parse(time.DateOnly, r.Date)
-		}
-		if err := r.Validate(now); err != nil {
-			t.Fatalf("%s: %v", f, err)
+		for _, now := range []time.Time{time.Now(), time.Now().AddDate(1, 0, 0)} {
+			if err := r.Resolve(now).Validate(now); err != nil {
+				t.Fatalf("%s at %s: %v", f, now.Format(time.DateOnly), err)
+			}
 		}
 	}
 }
@@ -86,7 +89,7 @@ func FuzzParseRequest(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if r.Validate(now) == nil {
+		if r = r.Resolve(now); r.Validate(now) == nil {
 			// Whatever passes is a real date in range and a UUID.
 			if r.Date != "" {
 				d, err := time.Parse(time.DateOnly, r.Date)
