@@ -376,3 +376,51 @@ type staticOK struct{ c *acronis.Client }
 func (staticOK) Token(context.Context) (acronis.Token, error) {
 	return acronis.Token{AccessToken: "x", ExpiresAt: time.Now().Add(time.Hour)}, nil
 }
+
+// blockingSource mints after release, or fails when its context ends.
+type blockingSource struct {
+	started, release chan struct{}
+	calls            atomic.Int32
+}
+
+func (b *blockingSource) Token(ctx context.Context) (acronis.Token, error) {
+	if b.calls.Add(1) == 1 {
+		close(b.started)
+	}
+	select {
+	case <-b.release:
+		return acronis.Token{AccessToken: "fresh", ExpiresAt: time.Now().Add(2 * time.Hour)}, nil
+	case <-ctx.Done():
+		return acronis.Token{}, ctx.Err()
+	}
+}
+
+// A caller that gives up returns at once; the shared refresh goes on for the
+// others, and there is one refresh. A refresh nobody releases ends at the
+// source's own timeout, not never.
+func TestCachedSourceRefreshOutlivesCancelledCaller(t *testing.T) {
+	b := &blockingSource{started: make(chan struct{}), release: make(chan struct{})}
+	src := acronis.NewCachedSource(b, 0)
+	first, cancel := context.WithCancel(context.Background())
+	firstErr := make(chan error, 1)
+	go func() { _, err := src.Token(first); firstErr <- err }()
+	<-b.started
+	second := make(chan acronis.Token, 1)
+	go func() { tok, _ := src.Token(context.Background()); second <- tok }()
+	time.Sleep(20 * time.Millisecond) // let the second caller join
+	cancel()
+	if err := <-firstErr; !errors.Is(err, context.Canceled) {
+		t.Fatalf("first caller: err %v, want context.Canceled", err)
+	}
+	close(b.release)
+	if tok := <-second; tok.AccessToken != "fresh" || b.calls.Load() != 1 {
+		t.Fatalf("second caller got %v after %d refreshes; want the fresh token after 1", tok, b.calls.Load())
+	}
+
+	stuck := &blockingSource{started: make(chan struct{}), release: make(chan struct{})}
+	src = acronis.NewCachedSource(stuck, 0)
+	src.SetRefreshTimeout(30 * time.Millisecond)
+	if _, err := src.Token(context.Background()); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("stuck refresh: err %v, want its own deadline", err)
+	}
+}
