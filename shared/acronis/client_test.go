@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -422,5 +423,52 @@ func TestCachedSourceRefreshOutlivesCancelledCaller(t *testing.T) {
 	src.SetRefreshTimeout(30 * time.Millisecond)
 	if _, err := src.Token(context.Background()); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("stuck refresh: err %v, want its own deadline", err)
+	}
+}
+
+// Neither the bearer of an API call nor the Basic credentials of a token
+// request follow a redirect off the data centre's origin; Go's default keeps
+// both on a same-host https->http hop.
+func TestCredentialsDoNotFollowRedirectOffOrigin(t *testing.T) {
+	leaked := make(chan string, 4)
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		leaked <- r.Header.Get("Authorization")
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"access_token":"t","token_type":"bearer","expires_in":3600,"id":"x"}`))
+	}))
+	defer plain.Close()
+	var target string
+	dc := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	defer dc.Close()
+	localhost := strings.Replace(plain.URL, "127.0.0.1", "localhost", 1)
+	hc := acronis.NewHTTPClient(acronis.HTTPOptions{Base: dc.Client().Transport})
+	calls := []struct {
+		name string
+		call func(ctx context.Context) error
+	}{
+		{"API call", func(ctx context.Context) error {
+			c, _ := acronis.NewClient(dc.URL, staticOK{}, hc)
+			return c.Do(ctx, "GET", "/api/2/tenants/x", nil, nil, nil)
+		}},
+		{"token request", func(ctx context.Context) error {
+			cc := &acronis.ClientCredentials{Creds: acronis.Credentials{BaseURL: dc.URL, ClientID: "id", ClientSecret: "secret"}, HTTP: hc}
+			_, err := cc.Token(ctx)
+			return err
+		}},
+	}
+	for _, to := range []struct{ name, url string }{{"https to http, same host", plain.URL}, {"another host", localhost}} {
+		for _, tt := range calls {
+			t.Run(to.name+"/"+tt.name, func(t *testing.T) {
+				target = to.url
+				if err := tt.call(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				if got := <-leaked; got != "" {
+					t.Fatalf("the redirect target got Authorization %q", got)
+				}
+			})
+		}
 	}
 }

@@ -3,6 +3,11 @@
 // connection failures only for idempotent methods. It waits with jittered
 // exponential backoff, honours Retry-After (seconds or HTTP date), and never
 // sleeps past the request context's deadline (the Lambda deadline).
+//
+// It also drops credentials from a redirected request that leaves the origin
+// (scheme, host or port) of the first one: net/http keeps Authorization on a
+// same-host redirect, https->http included, and keeps headers it does not
+// know, such as Huawei's X-Auth-Token, on every redirect.
 package httpretry
 
 import (
@@ -10,8 +15,11 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -60,6 +68,7 @@ type transport struct {
 var ErrBodyNotRewindable = errors.New("httpretry: request body cannot be rewound for a retry")
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = stripCredentialsOffOrigin(req)
 	ctx := req.Context()
 	idempotent := IsIdempotent(req)
 	for attempt := 1; ; attempt++ {
@@ -110,6 +119,47 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
+}
+
+// credentialHeaders are dropped from a redirect that leaves the origin.
+var credentialHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "X-Auth-Token"}
+
+// stripCredentialsOffOrigin returns req without credential headers when it is
+// a redirect (req.Response is set only then) to another origin than the first
+// request of the chain: the credentials were meant for that origin only.
+func stripCredentialsOffOrigin(req *http.Request) *http.Request {
+	if req.Response == nil || req.Response.Request == nil {
+		return req
+	}
+	first := req.Response.Request
+	for first.Response != nil && first.Response.Request != nil {
+		first = first.Response.Request
+	}
+	if origin(first.URL) == origin(req.URL) {
+		return req
+	}
+	var r *http.Request
+	for _, h := range credentialHeaders {
+		if _, ok := req.Header[h]; ok {
+			if r == nil {
+				r = req.Clone(req.Context()) // a RoundTripper must not change req
+			}
+			r.Header.Del(h)
+		}
+	}
+	if r == nil {
+		return req
+	}
+	return r
+}
+
+// origin is scheme://host:port with the default port made explicit.
+func origin(u *url.URL) string {
+	scheme, port := strings.ToLower(u.Scheme), u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[scheme]
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
 }
 
 // backoff is full-jitter exponential: uniform in [d/2, d) with d = base*2^(n-1).
