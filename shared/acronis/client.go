@@ -101,12 +101,15 @@ var ErrAnswerCut = errors.New("answer cut off")
 const cutAttempts = 3
 
 // AgainIfCut runs call again (three times in all at most) while it fails
-// with ErrAnswerCut and ctx is live. call must start from scratch each time:
-// whatever it built from a cut answer is incomplete.
+// with ErrAnswerCut, ctx is live and ctx's retry budget (httpretry.Budget)
+// has attempts left. call must start from scratch each time: whatever it
+// built from a cut answer is incomplete. For the budget to bound the
+// transport's retries and these together, call must use a ctx that carries
+// it: ctx = httpretry.WithBudget(ctx) before the closure captures ctx.
 func AgainIfCut(ctx context.Context, call func() error) error {
 	for attempt := 1; ; attempt++ {
 		err := call()
-		if attempt == cutAttempts || !errors.Is(err, ErrAnswerCut) || ctx.Err() != nil {
+		if attempt == cutAttempts || !errors.Is(err, ErrAnswerCut) || ctx.Err() != nil || httpretry.Exhausted(ctx) {
 			return err
 		}
 	}
@@ -115,8 +118,11 @@ func AgainIfCut(ctx context.Context, call func() error) error {
 // Do sends a JSON request (in may be nil) and decodes a JSON answer into out
 // (which may be nil). Any non-2xx becomes an *APIError. A 401 invalidates the
 // token and the call is retried once with a fresh one; an idempotent call
-// whose answer is cut off is sent again.
+// whose answer is cut off is sent again. The transport's retries and these
+// share one budget (httpretry.Budget): a call that keeps failing makes at
+// most MaxAttempts requests, plus one when a 401 comes last.
 func (c *Client) Do(ctx context.Context, method, path string, query url.Values, in, out any) error {
+	ctx = httpretry.SharedBudget(ctx)
 	call := func() error { return c.do(ctx, method, path, query, in, out) }
 	if !repeatable(ctx, method) {
 		return call()
@@ -202,6 +208,7 @@ func (c *Client) sendHeader(ctx context.Context, method, path string, query url.
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
+	ctx = httpretry.SharedBudget(ctx)
 	for attempt := 0; ; attempt++ {
 		tok, err := c.tokens.Token(ctx)
 		if err != nil {

@@ -2,7 +2,9 @@ package acronis_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -470,5 +472,114 @@ func TestCredentialsDoNotFollowRedirectOffOrigin(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// failingServer answers the token endpoint (unless tokenFails) and fails
+// every other request the way fail says, counting both.
+type failingServer struct {
+	fail       func(n int) string // n counts failing-path requests from 1
+	tokenFails bool
+	api, token atomic.Int32
+}
+
+func (f *failingServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == acronis.TokenPath && !f.tokenFails {
+		f.token.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"access_token":"t","token_type":"bearer","expires_in":7200}`))
+		return
+	}
+	var n int
+	if r.URL.Path == acronis.TokenPath {
+		n = int(f.token.Add(1))
+	} else {
+		n = int(f.api.Add(1))
+	}
+	switch mode := f.fail(n); mode {
+	case "503", "429", "401":
+		w.Header().Set("Retry-After", "0")
+		http.Error(w, `{"error":{"code":"x","message":"failing"}}`, map[string]int{"503": 503, "429": 429, "401": 401}[mode])
+	case "drop", "cut":
+		conn, buf, _ := w.(http.Hijacker).Hijack()
+		if mode == "cut" { // the headers, then a tenth of the promised body
+			_, _ = buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"id\":\"x")
+			_ = buf.Flush()
+		}
+		conn.Close()
+	}
+}
+
+func always(mode string) func(int) string { return func(int) string { return mode } }
+
+// worst-case requests for a call that keeps failing: the transport, the 401
+// retry and the cut-answer retry share one budget (MaxAttempts = 5), so the
+// layers add up instead of multiplying. The README's table is this one.
+func TestWorstCaseRequests(t *testing.T) {
+	get := func(ctx context.Context, c *acronis.Client, _ acronis.TokenSource) error {
+		return c.Do(ctx, "GET", "/api/2/tenants/x", nil, nil, new(json.RawMessage))
+	}
+	post := func(ctx context.Context, c *acronis.Client, _ acronis.TokenSource) error {
+		return c.Do(ctx, "POST", "/api/2/tenants", nil, map[string]string{"name": "n"}, new(json.RawMessage))
+	}
+	stream := func(ctx context.Context, c *acronis.Client, _ acronis.TokenSource) error {
+		resp, err := c.Stream(ctx, "GET", "/api/2/reports/r/stored/s", nil, nil)
+		if err == nil {
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		return err
+	}
+	mint := func(ctx context.Context, _ *acronis.Client, src acronis.TokenSource) error {
+		_, err := src.Token(ctx)
+		return err
+	}
+	// 503 four times, then an answer cut off: each send of the call would
+	// spend a whole transport budget if the layers multiplied (15 requests).
+	mixed := func(n int) string { return map[bool]string{true: "cut", false: "503"}[n%5 == 0] }
+	tests := []struct {
+		name       string
+		call       func(context.Context, *acronis.Client, acronis.TokenSource) error
+		fail       func(int) string
+		tokenFails bool
+		api, token int32
+	}{
+		{"GET, 503", get, always("503"), false, 5, 1},
+		{"GET, 429", get, always("429"), false, 5, 1},
+		// net/http itself sends a GET again once when a reused keep-alive
+		// connection closes before any answer: one more than the budget.
+		{"GET, connection dropped", get, always("drop"), false, 6, 1},
+		{"GET, answer cut off", get, always("cut"), false, 3, 1},
+		{"GET, 401", get, always("401"), false, 2, 2},
+		{"GET, 503 x4 then cut, repeating", get, mixed, false, 5, 1},
+		{"POST, 503", post, always("503"), false, 1, 1},
+		{"POST, 429", post, always("429"), false, 5, 1},
+		{"POST, connection dropped", post, always("drop"), false, 1, 1},
+		{"POST, answer cut off", post, always("cut"), false, 1, 1},
+		{"download (Stream), 503", stream, always("503"), false, 5, 1},
+		{"download (Stream), answer cut off", stream, always("cut"), false, 1, 1},
+		{"token, 503", mint, always("503"), true, 0, 5},
+		{"token, answer cut off", mint, always("cut"), true, 0, 3},
+		{"token, 503 x4 then cut, repeating", mint, mixed, true, 0, 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &failingServer{fail: tt.fail, tokenFails: tt.tokenFails}
+			srv := httptest.NewServer(f)
+			defer srv.Close()
+			hc := acronis.NewHTTPClient(acronis.HTTPOptions{Retry: httpretry.Policy{BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond}})
+			src := acronis.NewCachedSource(&acronis.ClientCredentials{Creds: acronis.Credentials{BaseURL: srv.URL, ClientID: "id", ClientSecret: "s"}, HTTP: hc}, 0)
+			c, _ := acronis.NewClient(srv.URL, src, hc)
+			if err := tt.call(context.Background(), c, src); err == nil {
+				t.Fatal("a call against a failing server succeeded")
+			}
+			api, token := f.api.Load(), f.token.Load()
+			// The resend above happens only when the dropped connection was
+			// a reused one: the worst case is the bound, one less is fine.
+			lenient := tt.name == "GET, connection dropped" && api == tt.api-1
+			if api != tt.api && !lenient || token != tt.token {
+				t.Fatalf("%d API and %d token requests, want %d and %d", api, token, tt.api, tt.token)
+			}
+		})
 	}
 }

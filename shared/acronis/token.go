@@ -136,8 +136,10 @@ type ClientCredentials struct {
 }
 
 // Token asks the token endpoint for a new token. An answer cut off mid-body
-// is asked for again (minting twice is harmless).
+// is asked for again (minting twice is harmless). Minting has its own retry
+// budget: it is not charged to the API call that needed the token.
 func (c *ClientCredentials) Token(ctx context.Context) (Token, error) {
+	ctx = httpretry.WithBudget(ctx)
 	var tok Token
 	err := AgainIfCut(ctx, func() (err error) {
 		tok, err = c.mint(ctx)

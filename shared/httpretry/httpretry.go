@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -71,7 +72,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	req = stripCredentialsOffOrigin(req)
 	ctx := req.Context()
 	idempotent := IsIdempotent(req)
+	b := budgetOf(ctx)
 	for attempt := 1; ; attempt++ {
+		b.spend(t.p.MaxAttempts)
 		r := req
 		if attempt > 1 && req.Body != nil && req.Body != http.NoBody {
 			if req.GetBody == nil {
@@ -89,7 +92,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if resp != nil {
 			status = resp.StatusCode
 		}
-		if !shouldRetry(status, err, idempotent) || attempt >= t.p.MaxAttempts || ctx.Err() != nil {
+		if !shouldRetry(status, err, idempotent) || attempt >= t.p.MaxAttempts || b.exhausted() || ctx.Err() != nil {
 			return resp, err
 		}
 		wait := t.backoff(attempt)
@@ -187,6 +190,77 @@ func shouldRetry(status int, err error, idempotent bool) bool {
 		return idempotent
 	}
 	return false
+}
+
+// Budget is the number of attempts one logical call may make, shared by every
+// request made with its context: the transport's retries, and an outer
+// layer's own sending again (after a cut-off answer, a fresh token) all draw
+// from it, so the layers add up to MaxAttempts instead of multiplying. Its
+// size is the MaxAttempts of the first transport that draws from it.
+type Budget struct {
+	mu         sync.Mutex
+	max, spent int
+}
+
+type budgetKey struct{}
+
+// WithBudget returns ctx with a fresh Budget: call it once per logical call,
+// outside any loop that sends it again (not once per job: the whole job
+// would share one call's attempts).
+func WithBudget(ctx context.Context) context.Context {
+	return context.WithValue(ctx, budgetKey{}, &Budget{})
+}
+
+// SharedBudget returns ctx unchanged when it carries a Budget, else
+// WithBudget(ctx): a call joins the budget of a caller that loops around it.
+func SharedBudget(ctx context.Context) context.Context {
+	if budgetOf(ctx) != nil {
+		return ctx
+	}
+	return WithBudget(ctx)
+}
+
+// Exhausted reports whether ctx carries a Budget with no attempt left: an
+// outer layer must not send the call again.
+func Exhausted(ctx context.Context) bool { return budgetOf(ctx).exhausted() }
+
+// Spent is how many attempts ctx's Budget has seen (0 without one).
+func Spent(ctx context.Context) int {
+	b := budgetOf(ctx)
+	if b == nil {
+		return 0
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.spent
+}
+
+func budgetOf(ctx context.Context) *Budget {
+	b, _ := ctx.Value(budgetKey{}).(*Budget)
+	return b
+}
+
+// spend records one attempt; the first spender sets the size. A nil Budget
+// (a context without one) records nothing.
+func (b *Budget) spend(max int) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.max == 0 {
+		b.max = max
+	}
+	b.spent++
+}
+
+func (b *Budget) exhausted() bool {
+	if b == nil {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.max > 0 && b.spent >= b.max
 }
 
 type idempotentKey struct{}

@@ -244,3 +244,43 @@ func TestOrigin(t *testing.T) {
 		t.Error("https and http share an origin")
 	}
 }
+
+// Requests made with one budgeted context share MaxAttempts: a second send of
+// a call whose first send spent the budget is not retried by the transport.
+func TestBudgetIsSharedAcrossSends(t *testing.T) {
+	tests := []struct {
+		name      string
+		ctx       func() context.Context
+		sends     int
+		wantTotal int32
+		exhausted bool
+	}{
+		{"no budget: each send has its own", context.Background, 2, 8, false},
+		{"one budget for both sends", func() context.Context { return WithBudget(context.Background()) }, 2, 5, true},
+		{"SharedBudget joins the caller's", func() context.Context { return SharedBudget(WithBudget(context.Background())) }, 3, 6, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var n atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n.Add(1)
+				w.WriteHeader(503)
+			}))
+			defer srv.Close()
+			c := &http.Client{Transport: NewTransport(nil, Policy{MaxAttempts: 4,
+				Sleep: func(context.Context, time.Duration) error { return nil }})}
+			ctx := tt.ctx()
+			for range tt.sends {
+				req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL, nil)
+				resp, err := c.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+			}
+			if n.Load() != tt.wantTotal || Exhausted(ctx) != tt.exhausted {
+				t.Fatalf("%d requests, exhausted %v; want %d, %v", n.Load(), Exhausted(ctx), tt.wantTotal, tt.exhausted)
+			}
+		})
+	}
+}
