@@ -23,25 +23,49 @@ import (
 // themselves: <product>/<version> <comment>.
 const DefaultUserAgent = "acp-serverless/1.0 (MSP automation on AWS Lambda)"
 
-// HTTPOptions shape the HTTP client every Acronis call goes through.
+// HTTPOptions shape the HTTP client every Acronis call goes through. Zero
+// durations take the defaults below.
 type HTTPOptions struct {
 	UserAgent string
 	Retry     httpretry.Policy
-	// Base is the innermost transport; nil means a tuned http.Transport.
-	Base http.RoundTripper
+	// Base is the innermost transport; nil means a tuned http.Transport with
+	// the connect, TLS and header timeouts below (a Base brings its own).
+	Base                  http.RoundTripper
+	ConnectTimeout        time.Duration // TCP connect; default 10s
+	TLSHandshakeTimeout   time.Duration // default 10s
+	ResponseHeaderTimeout time.Duration // request sent to headers received; default 60s
+	// Timeout bounds a whole call: retries, redirects and reading the answer.
+	// Default 10 minutes: a large report streams for minutes, and the
+	// context (the Lambda deadline) usually ends a call sooner.
+	Timeout time.Duration
 }
 
-// NewHTTPClient returns a client with connect/TLS/header timeouts, retries
-// and a User-Agent on every request. It has no overall timeout: streams of
-// large reports may take minutes; each call is bounded by its context.
+// Default timeouts of HTTPOptions.
+const (
+	DefaultConnectTimeout        = 10 * time.Second
+	DefaultTLSHandshakeTimeout   = 10 * time.Second
+	DefaultResponseHeaderTimeout = 60 * time.Second
+	DefaultHTTPTimeout           = 10 * time.Minute
+)
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// NewHTTPClient returns a client with connect/TLS/header/total timeouts,
+// retries (httpretry: credentials dropped on a redirect off the origin) and a
+// User-Agent on every request.
 func NewHTTPClient(o HTTPOptions) *http.Client {
 	base := o.Base
 	if base == nil {
 		base = &http.Transport{
 			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			TLSHandshakeTimeout:   10 * time.Second,
-			ResponseHeaderTimeout: 60 * time.Second,
+			DialContext:           (&net.Dialer{Timeout: orDefault(o.ConnectTimeout, DefaultConnectTimeout), KeepAlive: 30 * time.Second}).DialContext,
+			TLSHandshakeTimeout:   orDefault(o.TLSHandshakeTimeout, DefaultTLSHandshakeTimeout),
+			ResponseHeaderTimeout: orDefault(o.ResponseHeaderTimeout, DefaultResponseHeaderTimeout),
 			ExpectContinueTimeout: time.Second,
 			IdleConnTimeout:       90 * time.Second,
 			MaxIdleConnsPerHost:   64,
@@ -52,7 +76,10 @@ func NewHTTPClient(o HTTPOptions) *http.Client {
 	if ua == "" {
 		ua = DefaultUserAgent
 	}
-	return &http.Client{Transport: userAgent{ua: ua, next: httpretry.NewTransport(base, o.Retry)}}
+	return &http.Client{
+		Transport: userAgent{ua: ua, next: httpretry.NewTransport(base, o.Retry)},
+		Timeout:   orDefault(o.Timeout, DefaultHTTPTimeout),
+	}
 }
 
 type userAgent struct {

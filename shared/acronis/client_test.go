@@ -583,3 +583,47 @@ func TestWorstCaseRequests(t *testing.T) {
 		})
 	}
 }
+
+// A server that is slow to answer, or slow to finish an answer, ends the call
+// at the configured timeout instead of holding it to the Lambda deadline.
+func TestHTTPTimeouts(t *testing.T) {
+	slow := func(beforeHeaders bool) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			pause := func() {
+				select {
+				case <-time.After(2 * time.Second):
+				case <-r.Context().Done():
+				}
+			}
+			if beforeHeaders {
+				pause()
+			}
+			w.Header().Set("Content-Length", "20")
+			_, _ = w.Write([]byte(`{"id":`))
+			w.(http.Flusher).Flush()
+			pause()
+			_, _ = w.Write([]byte(`"x"}              `))
+		}
+	}
+	once := httpretry.Policy{MaxAttempts: 1}
+	tests := []struct {
+		name          string
+		beforeHeaders bool
+		opts          acronis.HTTPOptions
+	}{
+		{"response header timeout", true, acronis.HTTPOptions{Retry: once, ResponseHeaderTimeout: 50 * time.Millisecond}},
+		{"total timeout while the answer streams", false, acronis.HTTPOptions{Retry: once, Timeout: 100 * time.Millisecond}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(slow(tt.beforeHeaders))
+			defer srv.Close()
+			c, _ := acronis.NewClient(srv.URL, staticOK{}, acronis.NewHTTPClient(tt.opts))
+			start := time.Now()
+			err := c.Do(context.Background(), "GET", "/api/2/tenants/x", nil, nil, new(json.RawMessage))
+			if err == nil || time.Since(start) > time.Second {
+				t.Fatalf("err %v after %v; want a timeout well before the server's 2s", err, time.Since(start))
+			}
+		})
+	}
+}

@@ -51,12 +51,22 @@ func (p Policy) withDefaults() Policy {
 	return p
 }
 
-// NewTransport wraps base (http.DefaultTransport when nil).
+// NewTransport wraps base (nil: DefaultBase()).
 func NewTransport(base http.RoundTripper, p Policy) http.RoundTripper {
 	if base == nil {
-		base = http.DefaultTransport
+		base = DefaultBase()
 	}
 	return &transport{base: base, p: p.withDefaults()}
+}
+
+// DefaultBase is http.DefaultTransport with a 10 s connect timeout and a 60 s
+// response-header timeout, which it lacks: a server that accepts and then
+// says nothing would otherwise hold a call until its context ends.
+func DefaultBase() *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	tr.ResponseHeaderTimeout = 60 * time.Second
+	return tr
 }
 
 type transport struct {

@@ -284,3 +284,17 @@ func TestBudgetIsSharedAcrossSends(t *testing.T) {
 		})
 	}
 }
+
+// http.DefaultTransport has no response-header timeout: a server that
+// accepts and stays silent would hold a call to its deadline.
+func TestDefaultBaseHasTimeouts(t *testing.T) {
+	tr := DefaultBase()
+	for name, d := range map[string]time.Duration{"TLS handshake": tr.TLSHandshakeTimeout, "response header": tr.ResponseHeaderTimeout} {
+		if d <= 0 || d > time.Minute {
+			t.Errorf("%s timeout %v, want a bound of at most a minute", name, d)
+		}
+	}
+	if tr.DialContext == nil {
+		t.Error("no dialer with a connect timeout")
+	}
+}
