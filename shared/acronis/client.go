@@ -23,25 +23,49 @@ import (
 // themselves: <product>/<version> <comment>.
 const DefaultUserAgent = "acp-serverless/1.0 (MSP automation on AWS Lambda)"
 
-// HTTPOptions shape the HTTP client every Acronis call goes through.
+// HTTPOptions shape the HTTP client every Acronis call goes through. Zero
+// durations take the defaults below.
 type HTTPOptions struct {
 	UserAgent string
 	Retry     httpretry.Policy
-	// Base is the innermost transport; nil means a tuned http.Transport.
-	Base http.RoundTripper
+	// Base is the innermost transport; nil means a tuned http.Transport with
+	// the connect, TLS and header timeouts below (a Base brings its own).
+	Base                  http.RoundTripper
+	ConnectTimeout        time.Duration // TCP connect; default 10s
+	TLSHandshakeTimeout   time.Duration // default 10s
+	ResponseHeaderTimeout time.Duration // request sent to headers received; default 60s
+	// Timeout bounds a whole call: retries, redirects and reading the answer.
+	// Default 10 minutes: a large report streams for minutes, and the
+	// context (the Lambda deadline) usually ends a call sooner.
+	Timeout time.Duration
 }
 
-// NewHTTPClient returns a client with connect/TLS/header timeouts, retries
-// and a User-Agent on every request. It has no overall timeout: streams of
-// large reports may take minutes; each call is bounded by its context.
+// Default timeouts of HTTPOptions.
+const (
+	DefaultConnectTimeout        = 10 * time.Second
+	DefaultTLSHandshakeTimeout   = 10 * time.Second
+	DefaultResponseHeaderTimeout = 60 * time.Second
+	DefaultHTTPTimeout           = 10 * time.Minute
+)
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// NewHTTPClient returns a client with connect/TLS/header/total timeouts,
+// retries (httpretry: credentials dropped on a redirect off the origin) and a
+// User-Agent on every request.
 func NewHTTPClient(o HTTPOptions) *http.Client {
 	base := o.Base
 	if base == nil {
 		base = &http.Transport{
 			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			TLSHandshakeTimeout:   10 * time.Second,
-			ResponseHeaderTimeout: 60 * time.Second,
+			DialContext:           (&net.Dialer{Timeout: orDefault(o.ConnectTimeout, DefaultConnectTimeout), KeepAlive: 30 * time.Second}).DialContext,
+			TLSHandshakeTimeout:   orDefault(o.TLSHandshakeTimeout, DefaultTLSHandshakeTimeout),
+			ResponseHeaderTimeout: orDefault(o.ResponseHeaderTimeout, DefaultResponseHeaderTimeout),
 			ExpectContinueTimeout: time.Second,
 			IdleConnTimeout:       90 * time.Second,
 			MaxIdleConnsPerHost:   64,
@@ -52,7 +76,10 @@ func NewHTTPClient(o HTTPOptions) *http.Client {
 	if ua == "" {
 		ua = DefaultUserAgent
 	}
-	return &http.Client{Transport: userAgent{ua: ua, next: httpretry.NewTransport(base, o.Retry)}}
+	return &http.Client{
+		Transport: userAgent{ua: ua, next: httpretry.NewTransport(base, o.Retry)},
+		Timeout:   orDefault(o.Timeout, DefaultHTTPTimeout),
+	}
 }
 
 type userAgent struct {
@@ -101,12 +128,15 @@ var ErrAnswerCut = errors.New("answer cut off")
 const cutAttempts = 3
 
 // AgainIfCut runs call again (three times in all at most) while it fails
-// with ErrAnswerCut and ctx is live. call must start from scratch each time:
-// whatever it built from a cut answer is incomplete.
+// with ErrAnswerCut, ctx is live and ctx's retry budget (httpretry.Budget)
+// has attempts left. call must start from scratch each time: whatever it
+// built from a cut answer is incomplete. For the budget to bound the
+// transport's retries and these together, call must use a ctx that carries
+// it: ctx = httpretry.WithBudget(ctx) before the closure captures ctx.
 func AgainIfCut(ctx context.Context, call func() error) error {
 	for attempt := 1; ; attempt++ {
 		err := call()
-		if attempt == cutAttempts || !errors.Is(err, ErrAnswerCut) || ctx.Err() != nil {
+		if attempt == cutAttempts || !errors.Is(err, ErrAnswerCut) || ctx.Err() != nil || httpretry.Exhausted(ctx) {
 			return err
 		}
 	}
@@ -115,8 +145,11 @@ func AgainIfCut(ctx context.Context, call func() error) error {
 // Do sends a JSON request (in may be nil) and decodes a JSON answer into out
 // (which may be nil). Any non-2xx becomes an *APIError. A 401 invalidates the
 // token and the call is retried once with a fresh one; an idempotent call
-// whose answer is cut off is sent again.
+// whose answer is cut off is sent again. The transport's retries and these
+// share one budget (httpretry.Budget): a call that keeps failing makes at
+// most MaxAttempts requests, plus one when a 401 comes last.
 func (c *Client) Do(ctx context.Context, method, path string, query url.Values, in, out any) error {
+	ctx = httpretry.SharedBudget(ctx)
 	call := func() error { return c.do(ctx, method, path, query, in, out) }
 	if !repeatable(ctx, method) {
 		return call()
@@ -202,6 +235,7 @@ func (c *Client) sendHeader(ctx context.Context, method, path string, query url.
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
+	ctx = httpretry.SharedBudget(ctx)
 	for attempt := 0; ; attempt++ {
 		tok, err := c.tokens.Token(ctx)
 		if err != nil {

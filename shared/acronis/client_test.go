@@ -2,8 +2,11 @@ package acronis_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -375,4 +378,258 @@ type staticOK struct{ c *acronis.Client }
 
 func (staticOK) Token(context.Context) (acronis.Token, error) {
 	return acronis.Token{AccessToken: "x", ExpiresAt: time.Now().Add(time.Hour)}, nil
+}
+
+// blockingSource mints after release, or fails when its context ends.
+type blockingSource struct {
+	started, release chan struct{}
+	calls            atomic.Int32
+}
+
+func (b *blockingSource) Token(ctx context.Context) (acronis.Token, error) {
+	if b.calls.Add(1) == 1 {
+		close(b.started)
+	}
+	select {
+	case <-b.release:
+		return acronis.Token{AccessToken: "fresh", ExpiresAt: time.Now().Add(2 * time.Hour)}, nil
+	case <-ctx.Done():
+		return acronis.Token{}, ctx.Err()
+	}
+}
+
+// A caller that gives up returns at once; the shared refresh goes on for the
+// others, and there is one refresh. A refresh nobody releases ends at the
+// source's own timeout, not never.
+func TestCachedSourceRefreshOutlivesCancelledCaller(t *testing.T) {
+	b := &blockingSource{started: make(chan struct{}), release: make(chan struct{})}
+	src := acronis.NewCachedSource(b, 0)
+	first, cancel := context.WithCancel(context.Background())
+	firstErr := make(chan error, 1)
+	go func() { _, err := src.Token(first); firstErr <- err }()
+	<-b.started
+	second := make(chan acronis.Token, 1)
+	go func() { tok, _ := src.Token(context.Background()); second <- tok }()
+	time.Sleep(20 * time.Millisecond) // let the second caller join
+	cancel()
+	if err := <-firstErr; !errors.Is(err, context.Canceled) {
+		t.Fatalf("first caller: err %v, want context.Canceled", err)
+	}
+	close(b.release)
+	if tok := <-second; tok.AccessToken != "fresh" || b.calls.Load() != 1 {
+		t.Fatalf("second caller got %v after %d refreshes; want the fresh token after 1", tok, b.calls.Load())
+	}
+
+	stuck := &blockingSource{started: make(chan struct{}), release: make(chan struct{})}
+	src = acronis.NewCachedSource(stuck, 0)
+	src.SetRefreshTimeout(30 * time.Millisecond)
+	if _, err := src.Token(context.Background()); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("stuck refresh: err %v, want its own deadline", err)
+	}
+}
+
+// Neither the bearer of an API call nor the Basic credentials of a token
+// request follow a redirect off the data centre's origin; Go's default keeps
+// both on a same-host https->http hop.
+func TestCredentialsDoNotFollowRedirectOffOrigin(t *testing.T) {
+	leaked := make(chan string, 4)
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		leaked <- r.Header.Get("Authorization")
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"access_token":"t","token_type":"bearer","expires_in":3600,"id":"x"}`))
+	}))
+	defer plain.Close()
+	var target string
+	dc := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	defer dc.Close()
+	localhost := strings.Replace(plain.URL, "127.0.0.1", "localhost", 1)
+	hc := acronis.NewHTTPClient(acronis.HTTPOptions{Base: dc.Client().Transport})
+	calls := []struct {
+		name string
+		call func(ctx context.Context) error
+	}{
+		{"API call", func(ctx context.Context) error {
+			c, _ := acronis.NewClient(dc.URL, staticOK{}, hc)
+			return c.Do(ctx, "GET", "/api/2/tenants/x", nil, nil, nil)
+		}},
+		{"token request", func(ctx context.Context) error {
+			cc := &acronis.ClientCredentials{Creds: acronis.Credentials{BaseURL: dc.URL, ClientID: "id", ClientSecret: "secret"}, HTTP: hc}
+			_, err := cc.Token(ctx)
+			return err
+		}},
+	}
+	for _, to := range []struct{ name, url string }{{"https to http, same host", plain.URL}, {"another host", localhost}} {
+		for _, tt := range calls {
+			t.Run(to.name+"/"+tt.name, func(t *testing.T) {
+				target = to.url
+				if err := tt.call(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				if got := <-leaked; got != "" {
+					t.Fatalf("the redirect target got Authorization %q", got)
+				}
+			})
+		}
+	}
+}
+
+// failingServer answers the token endpoint (unless tokenFails) and fails
+// every other request the way fail says, counting both.
+type failingServer struct {
+	fail       func(n int) string // n counts failing-path requests from 1
+	tokenFails bool
+	api, token atomic.Int32
+}
+
+func (f *failingServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == acronis.TokenPath && !f.tokenFails {
+		f.token.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"access_token":"t","token_type":"bearer","expires_in":7200}`))
+		return
+	}
+	var n int
+	if r.URL.Path == acronis.TokenPath {
+		n = int(f.token.Add(1))
+	} else {
+		n = int(f.api.Add(1))
+	}
+	switch mode := f.fail(n); mode {
+	case "503", "429", "401":
+		w.Header().Set("Retry-After", "0")
+		http.Error(w, `{"error":{"code":"x","message":"failing"}}`, map[string]int{"503": 503, "429": 429, "401": 401}[mode])
+	case "drop", "cut":
+		conn, buf, _ := w.(http.Hijacker).Hijack()
+		if mode == "cut" { // the headers, then a tenth of the promised body
+			_, _ = buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"id\":\"x")
+			_ = buf.Flush()
+		}
+		conn.Close()
+	}
+}
+
+func always(mode string) func(int) string { return func(int) string { return mode } }
+
+// worst-case requests for a call that keeps failing: the transport, the 401
+// retry and the cut-answer retry share one budget (MaxAttempts = 5), so the
+// layers add up instead of multiplying. The README's table is this one.
+func TestWorstCaseRequests(t *testing.T) {
+	get := func(ctx context.Context, c *acronis.Client, _ acronis.TokenSource) error {
+		return c.Do(ctx, "GET", "/api/2/tenants/x", nil, nil, new(json.RawMessage))
+	}
+	post := func(ctx context.Context, c *acronis.Client, _ acronis.TokenSource) error {
+		return c.Do(ctx, "POST", "/api/2/tenants", nil, map[string]string{"name": "n"}, new(json.RawMessage))
+	}
+	stream := func(ctx context.Context, c *acronis.Client, _ acronis.TokenSource) error {
+		resp, err := c.Stream(ctx, "GET", "/api/2/reports/r/stored/s", nil, nil)
+		if err == nil {
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		return err
+	}
+	mint := func(ctx context.Context, _ *acronis.Client, src acronis.TokenSource) error {
+		_, err := src.Token(ctx)
+		return err
+	}
+	// 503 four times, then an answer cut off: each send of the call would
+	// spend a whole transport budget if the layers multiplied (15 requests).
+	mixed := func(n int) string { return map[bool]string{true: "cut", false: "503"}[n%5 == 0] }
+	tests := []struct {
+		name       string
+		call       func(context.Context, *acronis.Client, acronis.TokenSource) error
+		fail       func(int) string
+		tokenFails bool
+		api, token int32
+	}{
+		{"GET, 503", get, always("503"), false, 5, 1},
+		{"GET, 429", get, always("429"), false, 5, 1},
+		// net/http itself sends a GET again once when a reused keep-alive
+		// connection closes before any answer: one more than the budget.
+		{"GET, connection dropped", get, always("drop"), false, 6, 1},
+		{"GET, answer cut off", get, always("cut"), false, 3, 1},
+		{"GET, 401", get, always("401"), false, 2, 2},
+		{"GET, 503 x4 then cut, repeating", get, mixed, false, 5, 1},
+		{"POST, 503", post, always("503"), false, 1, 1},
+		{"POST, 429", post, always("429"), false, 5, 1},
+		{"POST, connection dropped", post, always("drop"), false, 1, 1},
+		{"POST, answer cut off", post, always("cut"), false, 1, 1},
+		{"POST, 401", post, always("401"), false, 2, 2},
+		{"download (Stream), 503", stream, always("503"), false, 5, 1},
+		{"download (Stream), 429", stream, always("429"), false, 5, 1},
+		{"download (Stream), connection dropped", stream, always("drop"), false, 6, 1},
+		{"download (Stream), answer cut off", stream, always("cut"), false, 1, 1},
+		{"token, 503", mint, always("503"), true, 0, 5},
+		{"token, 429", mint, always("429"), true, 0, 5},
+		{"token, connection dropped", mint, always("drop"), true, 0, 5},
+		{"token, answer cut off", mint, always("cut"), true, 0, 3},
+		{"token, 401", mint, always("401"), true, 0, 1},
+		{"token, 503 x4 then cut, repeating", mint, mixed, true, 0, 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &failingServer{fail: tt.fail, tokenFails: tt.tokenFails}
+			srv := httptest.NewServer(f)
+			defer srv.Close()
+			hc := acronis.NewHTTPClient(acronis.HTTPOptions{Retry: httpretry.Policy{BaseDelay: time.Millisecond, MaxDelay: 2 * time.Millisecond}})
+			src := acronis.NewCachedSource(&acronis.ClientCredentials{Creds: acronis.Credentials{BaseURL: srv.URL, ClientID: "id", ClientSecret: "s"}, HTTP: hc}, 0)
+			c, _ := acronis.NewClient(srv.URL, src, hc)
+			if err := tt.call(context.Background(), c, src); err == nil {
+				t.Fatal("a call against a failing server succeeded")
+			}
+			api, token := f.api.Load(), f.token.Load()
+			// The resend above happens only when the dropped connection was
+			// a reused one: the worst case is the bound, one less is fine.
+			lenient := tt.api == 6 && api == 5
+			if api != tt.api && !lenient || token != tt.token {
+				t.Fatalf("%d API and %d token requests, want %d and %d", api, token, tt.api, tt.token)
+			}
+		})
+	}
+}
+
+// A server that is slow to answer, or slow to finish an answer, ends the call
+// at the configured timeout instead of holding it to the Lambda deadline.
+func TestHTTPTimeouts(t *testing.T) {
+	slow := func(beforeHeaders bool) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			pause := func() {
+				select {
+				case <-time.After(2 * time.Second):
+				case <-r.Context().Done():
+				}
+			}
+			if beforeHeaders {
+				pause()
+			}
+			w.Header().Set("Content-Length", "20")
+			_, _ = w.Write([]byte(`{"id":`))
+			w.(http.Flusher).Flush()
+			pause()
+			_, _ = w.Write([]byte(`"x"}              `))
+		}
+	}
+	once := httpretry.Policy{MaxAttempts: 1}
+	tests := []struct {
+		name          string
+		beforeHeaders bool
+		opts          acronis.HTTPOptions
+	}{
+		{"response header timeout", true, acronis.HTTPOptions{Retry: once, ResponseHeaderTimeout: 50 * time.Millisecond}},
+		{"total timeout while the answer streams", false, acronis.HTTPOptions{Retry: once, Timeout: 100 * time.Millisecond}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(slow(tt.beforeHeaders))
+			defer srv.Close()
+			c, _ := acronis.NewClient(srv.URL, staticOK{}, acronis.NewHTTPClient(tt.opts))
+			start := time.Now()
+			err := c.Do(context.Background(), "GET", "/api/2/tenants/x", nil, nil, new(json.RawMessage))
+			if err == nil || time.Since(start) > time.Second {
+				t.Fatalf("err %v after %v; want a timeout well before the server's 2s", err, time.Since(start))
+			}
+		})
+	}
 }

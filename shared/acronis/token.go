@@ -136,8 +136,10 @@ type ClientCredentials struct {
 }
 
 // Token asks the token endpoint for a new token. An answer cut off mid-body
-// is asked for again (minting twice is harmless).
+// is asked for again (minting twice is harmless). Minting has its own retry
+// budget: it is not charged to the API call that needed the token.
 func (c *ClientCredentials) Token(ctx context.Context) (Token, error) {
+	ctx = httpretry.WithBudget(ctx)
 	var tok Token
 	err := AgainIfCut(ctx, func() (err error) {
 		tok, err = c.mint(ctx)
@@ -263,9 +265,10 @@ func jwtExpiry(tok string) (time.Time, bool) {
 // CachedSource keeps a token and refreshes it Margin before expiry. Concurrent
 // callers share one refresh. Invalidate drops a token the API rejected.
 type CachedSource struct {
-	src    TokenSource
-	margin time.Duration
-	now    func() time.Time
+	src     TokenSource
+	margin  time.Duration
+	now     func() time.Time
+	timeout time.Duration
 
 	mu    sync.Mutex
 	tok   Token
@@ -276,16 +279,29 @@ type CachedSource struct {
 // a long job started with a token that has 20 minutes left would fail mid-way.
 const DefaultMargin = 30 * time.Minute
 
+// DefaultRefreshTimeout bounds one shared refresh. It cannot borrow a
+// caller's deadline (the caller may leave), so it has its own: long enough for
+// a token request with its retries, or a synchronous invoke of token-refresh
+// (30 s timeout) after a cold start.
+const DefaultRefreshTimeout = time.Minute
+
 // NewCachedSource wraps src. A margin <= 0 means DefaultMargin.
 func NewCachedSource(src TokenSource, margin time.Duration) *CachedSource {
 	if margin <= 0 {
 		margin = DefaultMargin
 	}
-	return &CachedSource{src: src, margin: margin, now: time.Now}
+	return &CachedSource{src: src, margin: margin, now: time.Now, timeout: DefaultRefreshTimeout}
 }
 
-// SetClock replaces the clock (tests).
+// SetClock replaces the clock (tests). Call it before first use.
 func (c *CachedSource) SetClock(now func() time.Time) { c.now = now }
+
+// SetRefreshTimeout replaces DefaultRefreshTimeout. Call it before first use.
+func (c *CachedSource) SetRefreshTimeout(d time.Duration) {
+	if d > 0 {
+		c.timeout = d
+	}
+}
 
 // Token returns the cached token or a fresh one.
 func (c *CachedSource) Token(ctx context.Context) (Token, error) {
@@ -298,7 +314,7 @@ func (c *CachedSource) Token(ctx context.Context) (Token, error) {
 	// The refresh runs detached from any one caller's cancellation, so a caller
 	// that gives up does not fail the others waiting on the same refresh.
 	ch := c.group.DoChan("token", func() (any, error) {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
 		defer cancel()
 		t, err := c.src.Token(rctx)
 		if err != nil {

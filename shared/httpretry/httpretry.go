@@ -3,6 +3,11 @@
 // connection failures only for idempotent methods. It waits with jittered
 // exponential backoff, honours Retry-After (seconds or HTTP date), and never
 // sleeps past the request context's deadline (the Lambda deadline).
+//
+// It also drops credentials from a redirected request that leaves the origin
+// (scheme, host or port) of the first one: net/http keeps Authorization on a
+// same-host redirect, https->http included, and keeps headers it does not
+// know, such as Huawei's X-Auth-Token, on every redirect.
 package httpretry
 
 import (
@@ -10,8 +15,12 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 )
 
@@ -42,12 +51,22 @@ func (p Policy) withDefaults() Policy {
 	return p
 }
 
-// NewTransport wraps base (http.DefaultTransport when nil).
+// NewTransport wraps base (nil: DefaultBase()).
 func NewTransport(base http.RoundTripper, p Policy) http.RoundTripper {
 	if base == nil {
-		base = http.DefaultTransport
+		base = DefaultBase()
 	}
 	return &transport{base: base, p: p.withDefaults()}
+}
+
+// DefaultBase is http.DefaultTransport with a 10 s connect timeout and a 60 s
+// response-header timeout, which it lacks: a server that accepts and then
+// says nothing would otherwise hold a call until its context ends.
+func DefaultBase() *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	tr.ResponseHeaderTimeout = 60 * time.Second
+	return tr
 }
 
 type transport struct {
@@ -60,9 +79,12 @@ type transport struct {
 var ErrBodyNotRewindable = errors.New("httpretry: request body cannot be rewound for a retry")
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = stripCredentialsOffOrigin(req)
 	ctx := req.Context()
 	idempotent := IsIdempotent(req)
+	b := budgetOf(ctx)
 	for attempt := 1; ; attempt++ {
+		b.spend(t.p.MaxAttempts)
 		r := req
 		if attempt > 1 && req.Body != nil && req.Body != http.NoBody {
 			if req.GetBody == nil {
@@ -80,7 +102,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if resp != nil {
 			status = resp.StatusCode
 		}
-		if !shouldRetry(status, err, idempotent) || attempt >= t.p.MaxAttempts || ctx.Err() != nil {
+		if !shouldRetry(status, err, idempotent) || attempt >= t.p.MaxAttempts || b.exhausted() || ctx.Err() != nil {
 			return resp, err
 		}
 		wait := t.backoff(attempt)
@@ -112,6 +134,47 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
+// credentialHeaders are dropped from a redirect that leaves the origin.
+var credentialHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "X-Auth-Token"}
+
+// stripCredentialsOffOrigin returns req without credential headers when it is
+// a redirect (req.Response is set only then) to another origin than the first
+// request of the chain: the credentials were meant for that origin only.
+func stripCredentialsOffOrigin(req *http.Request) *http.Request {
+	if req.Response == nil || req.Response.Request == nil {
+		return req
+	}
+	first := req.Response.Request
+	for first.Response != nil && first.Response.Request != nil {
+		first = first.Response.Request
+	}
+	if origin(first.URL) == origin(req.URL) {
+		return req
+	}
+	var r *http.Request
+	for _, h := range credentialHeaders {
+		if _, ok := req.Header[h]; ok {
+			if r == nil {
+				r = req.Clone(req.Context()) // a RoundTripper must not change req
+			}
+			r.Header.Del(h)
+		}
+	}
+	if r == nil {
+		return req
+	}
+	return r
+}
+
+// origin is scheme://host:port with the default port made explicit.
+func origin(u *url.URL) string {
+	scheme, port := strings.ToLower(u.Scheme), u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[scheme]
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
 // backoff is full-jitter exponential: uniform in [d/2, d) with d = base*2^(n-1).
 func (t *transport) backoff(attempt int) time.Duration {
 	d := t.p.BaseDelay << min(attempt-1, 20)
@@ -137,6 +200,77 @@ func shouldRetry(status int, err error, idempotent bool) bool {
 		return idempotent
 	}
 	return false
+}
+
+// Budget is the number of attempts one logical call may make, shared by every
+// request made with its context: the transport's retries, and an outer
+// layer's own sending again (after a cut-off answer, a fresh token) all draw
+// from it, so the layers add up to MaxAttempts instead of multiplying. Its
+// size is the MaxAttempts of the first transport that draws from it.
+type Budget struct {
+	mu         sync.Mutex
+	max, spent int
+}
+
+type budgetKey struct{}
+
+// WithBudget returns ctx with a fresh Budget: call it once per logical call,
+// outside any loop that sends it again (not once per job: the whole job
+// would share one call's attempts).
+func WithBudget(ctx context.Context) context.Context {
+	return context.WithValue(ctx, budgetKey{}, &Budget{})
+}
+
+// SharedBudget returns ctx unchanged when it carries a Budget, else
+// WithBudget(ctx): a call joins the budget of a caller that loops around it.
+func SharedBudget(ctx context.Context) context.Context {
+	if budgetOf(ctx) != nil {
+		return ctx
+	}
+	return WithBudget(ctx)
+}
+
+// Exhausted reports whether ctx carries a Budget with no attempt left: an
+// outer layer must not send the call again.
+func Exhausted(ctx context.Context) bool { return budgetOf(ctx).exhausted() }
+
+// Spent is how many attempts ctx's Budget has seen (0 without one).
+func Spent(ctx context.Context) int {
+	b := budgetOf(ctx)
+	if b == nil {
+		return 0
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.spent
+}
+
+func budgetOf(ctx context.Context) *Budget {
+	b, _ := ctx.Value(budgetKey{}).(*Budget)
+	return b
+}
+
+// spend records one attempt; the first spender sets the size. A nil Budget
+// (a context without one) records nothing.
+func (b *Budget) spend(max int) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.max == 0 {
+		b.max = max
+	}
+	b.spent++
+}
+
+func (b *Budget) exhausted() bool {
+	if b == nil {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.max > 0 && b.spent >= b.max
 }
 
 type idempotentKey struct{}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -172,4 +173,128 @@ func FuzzRetryAfter(f *testing.F) {
 			t.Fatalf("negative wait %v for %q", d, s)
 		}
 	})
+}
+
+// Credentials follow a redirect only within the first request's origin.
+// net/http alone keeps Authorization on a same-host redirect, https->http
+// and another port included, and keeps X-Auth-Token on every redirect.
+func TestRedirectDropsCredentialsOffOrigin(t *testing.T) {
+	type seen struct{ auth, xauth, cookie string }
+	got := make(chan seen, 1)
+	record := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- seen{r.Header.Get("Authorization"), r.Header.Get("X-Auth-Token"), r.Header.Get("Cookie")}
+	})
+	plain := httptest.NewServer(record) // http://127.0.0.1:<port>
+	defer plain.Close()
+	var target string
+	tlsSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/same" {
+			record(w, r)
+			return
+		}
+		http.Redirect(w, r, target, http.StatusFound)
+	}))
+	defer tlsSrv.Close()
+	plainLocalhost := strings.Replace(plain.URL, "127.0.0.1", "localhost", 1)
+	tests := []struct {
+		name, target string
+		wantKept     bool
+	}{
+		{"same origin", tlsSrv.URL + "/same", true},
+		{"https to http on the same host", plain.URL + "/x", false},
+		{"another host name", plainLocalhost + "/x", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			target = tt.target
+			c := &http.Client{Transport: NewTransport(tlsSrv.Client().Transport, Policy{})}
+			req, _ := http.NewRequest("GET", tlsSrv.URL+"/start", nil)
+			req.Header.Set("Authorization", "Bearer secret")
+			req.Header.Set("X-Auth-Token", "cbr-secret")
+			req.Header.Set("Cookie", "s=secret")
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			s := <-got
+			kept := seen{"Bearer secret", "cbr-secret", "s=secret"}
+			if tt.wantKept && s != kept || !tt.wantKept && s != (seen{}) {
+				t.Fatalf("after the redirect the server saw %+v; want kept=%v", s, tt.wantKept)
+			}
+		})
+	}
+}
+
+func TestOrigin(t *testing.T) {
+	tests := []struct{ a, b string }{
+		{"https://Example.com/x", "https://example.com:443/y"},
+		{"http://example.com", "http://example.com:80"},
+	}
+	for _, tt := range tests {
+		a, _ := url.Parse(tt.a)
+		b, _ := url.Parse(tt.b)
+		if origin(a) != origin(b) {
+			t.Errorf("origin(%s)=%s, origin(%s)=%s; want equal", tt.a, origin(a), tt.b, origin(b))
+		}
+	}
+	a, _ := url.Parse("https://example.com")
+	b, _ := url.Parse("http://example.com")
+	if origin(a) == origin(b) {
+		t.Error("https and http share an origin")
+	}
+}
+
+// Requests made with one budgeted context share MaxAttempts: a second send of
+// a call whose first send spent the budget is not retried by the transport.
+func TestBudgetIsSharedAcrossSends(t *testing.T) {
+	tests := []struct {
+		name      string
+		ctx       func() context.Context
+		sends     int
+		wantTotal int32
+		exhausted bool
+	}{
+		{"no budget: each send has its own", context.Background, 2, 8, false},
+		{"one budget for both sends", func() context.Context { return WithBudget(context.Background()) }, 2, 5, true},
+		{"SharedBudget joins the caller's", func() context.Context { return SharedBudget(WithBudget(context.Background())) }, 3, 6, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var n atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n.Add(1)
+				w.WriteHeader(503)
+			}))
+			defer srv.Close()
+			c := &http.Client{Transport: NewTransport(nil, Policy{MaxAttempts: 4,
+				Sleep: func(context.Context, time.Duration) error { return nil }})}
+			ctx := tt.ctx()
+			for range tt.sends {
+				req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL, nil)
+				resp, err := c.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+			}
+			if n.Load() != tt.wantTotal || Exhausted(ctx) != tt.exhausted {
+				t.Fatalf("%d requests, exhausted %v; want %d, %v", n.Load(), Exhausted(ctx), tt.wantTotal, tt.exhausted)
+			}
+		})
+	}
+}
+
+// http.DefaultTransport has no response-header timeout: a server that
+// accepts and stays silent would hold a call to its deadline.
+func TestDefaultBaseHasTimeouts(t *testing.T) {
+	tr := DefaultBase()
+	for name, d := range map[string]time.Duration{"TLS handshake": tr.TLSHandshakeTimeout, "response header": tr.ResponseHeaderTimeout} {
+		if d <= 0 || d > time.Minute {
+			t.Errorf("%s timeout %v, want a bound of at most a minute", name, d)
+		}
+	}
+	if tr.DialContext == nil {
+		t.Error("no dialer with a connect timeout")
+	}
 }

@@ -41,13 +41,13 @@ type Transport struct {
 const DefaultPause = time.Second
 
 // New paces requests to at most rps per second with the given burst (>= 1).
-// next nil means a clone of http.DefaultTransport tuned for one busy host.
+// next nil means httpretry.DefaultBase (connect, TLS and header timeouts)
+// tuned for one busy host.
 func New(next http.RoundTripper, rps float64, burst int) *Transport {
 	if next == nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr := httpretry.DefaultBase()
 		// Workers share a host: keep their connections instead of redialling.
 		tr.MaxIdleConnsPerHost = 64
-		tr.ResponseHeaderTimeout = 60 * time.Second
 		next = tr
 	}
 	if burst < 1 {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/acp-serverless/acp-serverless/shared/acronis"
 	"github.com/acp-serverless/acp-serverless/shared/secrets"
-	"golang.org/x/sync/singleflight"
 )
 
 // RefreshFunc asks the token-refresh job for a new token (in Lambda: a
@@ -20,17 +19,27 @@ type RefreshFunc func(ctx context.Context, req Request) error
 // SecretSource is the token source of every function but token-refresh. It
 // reads the token secret, and asks for a refresh when the token is missing,
 // has under MinValidity left, or was rejected.
+//
+// The in-memory cache and the sharing of one refresh among concurrent callers
+// are acronis.CachedSource's (the only token cache): the shared refresh runs
+// detached from the first caller's cancellation, and each caller waits on its
+// own context.
 type SecretSource struct {
 	Secrets       secrets.Store
 	TokenSecretID string
 	Refresh       RefreshFunc
 	MinValidity   time.Duration // default 5 minutes
-	Now           func() time.Time
+	// RefreshTimeout bounds one shared refresh (read, invoke, read again);
+	// default acronis.DefaultRefreshTimeout.
+	RefreshTimeout time.Duration
+	Now            func() time.Time
+
+	once  sync.Once
+	cache *acronis.CachedSource
 
 	mu       sync.Mutex
-	tok      StoredToken
+	baseURL  string // of the last token read
 	rejected string // fingerprint of a token the API refused
-	group    singleflight.Group
 }
 
 var (
@@ -52,71 +61,73 @@ func (s *SecretSource) minValidity() time.Duration {
 	return 5 * time.Minute
 }
 
+func (s *SecretSource) cached() *acronis.CachedSource {
+	s.once.Do(func() {
+		s.cache = acronis.NewCachedSource(secretReader{s}, s.minValidity())
+		s.cache.SetClock(s.now)
+		if s.RefreshTimeout > 0 {
+			s.cache.SetRefreshTimeout(s.RefreshTimeout)
+		}
+	})
+	return s.cache
+}
+
 func (s *SecretSource) usable(t StoredToken) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	return t.Token().ValidFor(s.now(), s.minValidity()) && Fingerprint(t.AccessToken) != s.rejected
 }
 
 // Token returns a usable token, refreshing through the job when needed.
 func (s *SecretSource) Token(ctx context.Context) (acronis.Token, error) {
-	t, err := s.Stored(ctx)
-	if err != nil {
-		return acronis.Token{}, err
-	}
-	return t.Token(), nil
+	return s.cached().Token(ctx)
 }
 
 // Stored returns the usable stored token with its base URL.
 func (s *SecretSource) Stored(ctx context.Context) (StoredToken, error) {
-	s.mu.Lock()
-	t, rejected := s.tok, s.rejected
-	ok := t.AccessToken != "" && s.usable(t)
-	s.mu.Unlock()
-	if ok {
-		return t, nil
-	}
-	v, err, _ := s.group.Do("token", func() (any, error) {
-		t, err := s.read(ctx)
-		if err == nil && s.usableLocked(t) {
-			return t, nil
-		}
-		if s.Refresh == nil {
-			if err == nil {
-				err = errors.New("token expired or rejected")
-			}
-			return StoredToken{}, fmt.Errorf("token: %w (and no refresher is configured)", err)
-		}
-		req := Request{}
-		if rejected != "" {
-			req.Rejected = rejected
-		}
-		if err != nil && !errors.Is(err, secrets.ErrNotFound) {
-			req.Force = true // the stored value is unreadable: replace it
-		}
-		if rerr := s.Refresh(ctx, req); rerr != nil {
-			return StoredToken{}, fmt.Errorf("token: ask token-refresh: %w", rerr)
-		}
-		if c, ok := s.Secrets.(*secrets.Cached); ok {
-			c.Forget(s.TokenSecretID)
-		}
-		t, err = s.read(ctx)
-		if err != nil {
-			return StoredToken{}, fmt.Errorf("token: after refresh: %w", err)
-		}
-		if !s.usableLocked(t) {
-			return StoredToken{}, errors.New("token: token-refresh ran but the stored token is still expired or rejected")
-		}
-		return t, nil
-	})
+	t, err := s.Token(ctx)
 	if err != nil {
 		return StoredToken{}, err
 	}
-	return v.(StoredToken), nil
-}
-
-func (s *SecretSource) usableLocked(t StoredToken) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.usable(t)
+	return StoredToken{AccessToken: t.AccessToken, ExpiresAt: t.ExpiresAt, BaseURL: s.baseURL}, nil
+}
+
+// secretReader is the uncached source behind the cache: it reads the secret
+// and, when the token there is not usable, asks token-refresh and reads again.
+// ctx is the shared refresh's, not any one caller's.
+type secretReader struct{ s *SecretSource }
+
+func (r secretReader) Token(ctx context.Context) (acronis.Token, error) {
+	s := r.s
+	t, err := s.read(ctx)
+	if err == nil && s.usable(t) {
+		return t.Token(), nil
+	}
+	if s.Refresh == nil {
+		if err == nil {
+			err = errors.New("token expired or rejected")
+		}
+		return acronis.Token{}, fmt.Errorf("token: %w (and no refresher is configured)", err)
+	}
+	s.mu.Lock()
+	req := Request{Rejected: s.rejected}
+	s.mu.Unlock()
+	if err != nil && !errors.Is(err, secrets.ErrNotFound) {
+		req.Force = true // the stored value is unreadable: replace it
+	}
+	if rerr := s.Refresh(ctx, req); rerr != nil {
+		return acronis.Token{}, fmt.Errorf("token: ask token-refresh: %w", rerr)
+	}
+	s.forgetSecret()
+	if t, err = s.read(ctx); err != nil {
+		return acronis.Token{}, fmt.Errorf("token: after refresh: %w", err)
+	}
+	if !s.usable(t) {
+		return acronis.Token{}, errors.New("token: token-refresh ran but the stored token is still expired or rejected")
+	}
+	return t.Token(), nil
 }
 
 func (s *SecretSource) read(ctx context.Context) (StoredToken, error) {
@@ -129,22 +140,24 @@ func (s *SecretSource) read(ctx context.Context) (StoredToken, error) {
 		return StoredToken{}, err
 	}
 	s.mu.Lock()
-	s.tok = t
+	s.baseURL = t.BaseURL
 	s.mu.Unlock()
 	return t, nil
+}
+
+func (s *SecretSource) forgetSecret() {
+	if c, ok := s.Secrets.(*secrets.Cached); ok {
+		c.Forget(s.TokenSecretID)
+	}
 }
 
 // Invalidate records that the API refused this token.
 func (s *SecretSource) Invalidate(rejected acronis.Token) {
 	s.mu.Lock()
 	s.rejected = Fingerprint(rejected.AccessToken)
-	if s.tok.AccessToken == rejected.AccessToken {
-		s.tok = StoredToken{}
-	}
 	s.mu.Unlock()
-	if c, ok := s.Secrets.(*secrets.Cached); ok {
-		c.Forget(s.TokenSecretID)
-	}
+	s.forgetSecret()
+	s.cached().Invalidate(rejected) // drops it from the cache only
 }
 
 // Client builds an Acronis client for the data centre named in the stored

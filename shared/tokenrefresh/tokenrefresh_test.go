@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -268,4 +269,56 @@ func FuzzParseStoredToken(f *testing.F) {
 			t.Fatalf("accepted %q", b)
 		}
 	})
+}
+
+// One caller giving up must not fail the others waiting on the same refresh:
+// the refresh runs under its own bounded context, each caller waits on its own.
+func TestSecretSourceRefreshOutlivesCancelledCaller(t *testing.T) {
+	store := &secrets.Dir{Root: t.TempDir()}
+	started, release := make(chan struct{}), make(chan struct{})
+	var refreshes atomic.Int32
+	src := &tokenrefresh.SecretSource{
+		Secrets: store, TokenSecretID: "tok",
+		Refresh: func(ctx context.Context, _ tokenrefresh.Request) error {
+			if refreshes.Add(1) == 1 {
+				close(started)
+			}
+			select {
+			case <-release:
+			case <-ctx.Done(): // what a Lambda invoke does when its context ends
+				return ctx.Err()
+			}
+			v := fmt.Sprintf(`{"access_token":"fresh","expires_at":%q,"base_url":"https://eu2-cloud.acronis.com"}`,
+				time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
+			return store.Put(ctx, "tok", []byte(v))
+		},
+	}
+	first, cancel := context.WithCancel(context.Background())
+	firstErr := make(chan error, 1)
+	go func() { _, err := src.Token(first); firstErr <- err }()
+	<-started
+	second := make(chan error, 1)
+	var got acronis.Token
+	go func() {
+		var err error
+		got, err = src.Token(context.Background())
+		second <- err
+	}()
+	time.Sleep(20 * time.Millisecond) // let the second caller join the refresh
+	cancel()
+	select {
+	case err := <-firstErr:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("first caller: err %v, want context.Canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the cancelled caller still waits for the shared refresh")
+	}
+	close(release)
+	if err := <-second; err != nil {
+		t.Fatalf("second caller: %v", err)
+	}
+	if got.AccessToken != "fresh" || refreshes.Load() != 1 {
+		t.Fatalf("token %v, %d refreshes; want the fresh token and 1 refresh", got, refreshes.Load())
+	}
 }
