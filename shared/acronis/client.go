@@ -128,14 +128,15 @@ var ErrAnswerCut = errors.New("answer cut off")
 const cutAttempts = 3
 
 // AgainIfCut runs call again (three times in all at most) while it fails
-// with ErrAnswerCut, ctx is live and ctx's retry budget (httpretry.Budget)
-// has attempts left. call must start from scratch each time: whatever it
-// built from a cut answer is incomplete. For the budget to bound the
-// transport's retries and these together, call must use a ctx that carries
-// it: ctx = httpretry.WithBudget(ctx) before the closure captures ctx.
-func AgainIfCut(ctx context.Context, call func() error) error {
+// with ErrAnswerCut, ctx is live and the retry budget (httpretry.Budget) has
+// attempts left. call gets a ctx that carries that budget (ctx's own, or a new
+// one), so the transport's retries and these are bounded together; it must
+// send with that ctx and start from scratch each time: whatever it built from
+// a cut answer is incomplete.
+func AgainIfCut(ctx context.Context, call func(ctx context.Context) error) error {
+	ctx = httpretry.SharedBudget(ctx)
 	for attempt := 1; ; attempt++ {
-		err := call()
+		err := call(ctx)
 		if attempt == cutAttempts || !errors.Is(err, ErrAnswerCut) || ctx.Err() != nil || httpretry.Exhausted(ctx) {
 			return err
 		}
@@ -150,9 +151,9 @@ func AgainIfCut(ctx context.Context, call func() error) error {
 // most MaxAttempts requests, plus one when a 401 comes last.
 func (c *Client) Do(ctx context.Context, method, path string, query url.Values, in, out any) error {
 	ctx = httpretry.SharedBudget(ctx)
-	call := func() error { return c.do(ctx, method, path, query, in, out) }
+	call := func(ctx context.Context) error { return c.do(ctx, method, path, query, in, out) }
 	if !repeatable(ctx, method) {
-		return call()
+		return call(ctx)
 	}
 	return AgainIfCut(ctx, call)
 }

@@ -530,6 +530,10 @@ func TestWorstCaseRequests(t *testing.T) {
 		}
 		return err
 	}
+	batch := func(ctx context.Context, c *acronis.Client, _ acronis.TokenSource) error {
+		_, err := c.UsagesBatch(ctx, []string{"3f2b6c1e-8d4a-4c2f-9b1e-5a7d9c0e1f23"})
+		return err
+	}
 	mint := func(ctx context.Context, _ *acronis.Client, src acronis.TokenSource) error {
 		_, err := src.Token(ctx)
 		return err
@@ -561,6 +565,10 @@ func TestWorstCaseRequests(t *testing.T) {
 		{"download (Stream), 429", stream, always("429"), false, 5, 1},
 		{"download (Stream), connection dropped", stream, always("drop"), false, 6, 1},
 		{"download (Stream), answer cut off", stream, always("cut"), false, 1, 1},
+		// The usage batch streams its answer and sends again when it is cut:
+		// that loop joins the transport's budget instead of multiplying it.
+		{"usage batch, 503 x4 then cut, repeating", batch, mixed, false, 5, 1},
+		{"usage batch, answer cut off", batch, always("cut"), false, 3, 1},
 		{"token, 503", mint, always("503"), true, 0, 5},
 		{"token, 429", mint, always("429"), true, 0, 5},
 		{"token, connection dropped", mint, always("drop"), true, 0, 5},

@@ -141,7 +141,7 @@ type ClientCredentials struct {
 func (c *ClientCredentials) Token(ctx context.Context) (Token, error) {
 	ctx = httpretry.WithBudget(ctx)
 	var tok Token
-	err := AgainIfCut(ctx, func() (err error) {
+	err := AgainIfCut(ctx, func(ctx context.Context) (err error) {
 		tok, err = c.mint(ctx)
 		return err
 	})

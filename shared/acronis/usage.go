@@ -238,7 +238,7 @@ func isJSONNumber(s string) bool {
 // must account for every tenant compare the answer with ids.
 func (c *Client) UsagesBatch(ctx context.Context, ids []string) ([]TenantUsage, error) {
 	var out []TenantUsage
-	err := AgainIfCut(ctx, func() error {
+	err := AgainIfCut(ctx, func(ctx context.Context) error {
 		out = out[:0]
 		return c.EachTenantUsage(ctx, ids, func(tu TenantUsage) error {
 			out = append(out, tu)

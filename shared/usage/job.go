@@ -388,7 +388,7 @@ func (j *Job) fetch(ctx context.Context, b batch, buf *bytes.Buffer, res *Result
 	}
 	// An answer cut off mid-way is asked for again from the start,
 	// forgetting what its first half wrote.
-	err := acronis.AgainIfCut(ctx, func() error {
+	err := acronis.AgainIfCut(ctx, func(ctx context.Context) error {
 		buf.Reset()
 		clear(answered)
 		lines, noUsage = 0, 0
