@@ -10,8 +10,10 @@ the call names, so a role's statements are checked as AWS checks them
 Usage: python3 moto_iam_server.py [moto_server arguments]
 """
 import sys
+from urllib.parse import quote, unquote
 
 from moto.dynamodb.responses import DynamoHandler
+from moto.iam.access_control import S3IAMRequest
 from moto.secretsmanager.responses import SecretsManagerResponse
 from moto.server import main
 from moto.sns.responses import SNSResponse
@@ -35,6 +37,20 @@ def topic_arn(self):
     return self._get_param("TopicArn") or "*"
 
 
+# moto recomputes an S3 signature from the decoded path: a key with "="
+# (usage/dt=.../run=...) was signed by the SDK as %3D (SigV4 encodes every
+# byte but A-Z a-z 0-9 - _ . ~ and "/"), so every such request failed with
+# SignatureDoesNotMatch. Encode the path as the signer did.
+_s3_init = S3IAMRequest.__init__
+
+
+def s3_init(self, *args, **kwargs):
+    _s3_init(self, *args, **kwargs)
+    path, sep, query = self._path.partition("?")
+    self._path = quote(unquote(path), safe="/~") + sep + query
+
+
+S3IAMRequest.__init__ = s3_init
 SecretsManagerResponse._determine_resource = secret_arn
 DynamoHandler._determine_resource = table_arn
 SNSResponse._determine_resource = topic_arn
