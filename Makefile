@@ -2,7 +2,7 @@
 # `make test` is what CI runs (.ci/run). `make demo` needs no AWS or Acronis account.
 
 # One entry per function directory under functions/.
-FUNCTIONS := token-refresh tenant-provisioning usage-snapshot report-download policy-audit
+FUNCTIONS := token-refresh webhook-intake tenant-provisioning usage-snapshot report-download policy-audit
 
 GOARCH ?= arm64
 GO_BUILD := CGO_ENABLED=0 GOOS=linux go build -trimpath -tags lambda.norpc -ldflags "-s -w"
@@ -81,6 +81,9 @@ build-ReportDownloadFunction:
 
 build-PolicyAuditFunction:
 	GOARCH=arm64 $(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/policy-audit
+
+build-WebhookIntakeFunction:
+	GOARCH=arm64 $(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/webhook-intake
 
 build-TenantProvisioningFunction:
 	GOARCH=arm64 $(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/tenant-provisioning

@@ -27,6 +27,7 @@ import (
 	provhandler "github.com/acp-serverless/acp-serverless/functions/tenant-provisioning/handler"
 	tokenhandler "github.com/acp-serverless/acp-serverless/functions/token-refresh/handler"
 	usagehandler "github.com/acp-serverless/acp-serverless/functions/usage-snapshot/handler"
+	intakehandler "github.com/acp-serverless/acp-serverless/functions/webhook-intake/handler"
 	"github.com/acp-serverless/acp-serverless/shared/acronis/acronistest"
 	"github.com/acp-serverless/acp-serverless/shared/awsenv"
 	"github.com/acp-serverless/acp-serverless/shared/huaweicbr/cbrtest"
@@ -44,7 +45,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
-func TestMain(m *testing.M) { mototest.Main(m) }
+// moto enforces IAM here: every function runs with the credentials of the
+// role SAM gives it in template.yaml (see roles).
+func TestMain(m *testing.M) { mototest.MainIAM(m) }
 
 const webhookKey = "e2e-webhook-signing-key-0123456789"
 
@@ -65,13 +68,21 @@ type outcome struct {
 
 // front answers Lambda Invoke for token-refresh in process (moto cannot run
 // Lambda code without Docker) and passes every other AWS call to moto.
-func front(t *testing.T, moto string, invoke func(ctx context.Context, name string, payload []byte) ([]byte, error)) string {
+// An Invoke is answered only if the caller's role allows lambda:InvokeFunction
+// on the function (the requests never reach moto, which would check it).
+func front(t *testing.T, moto string, roles *roleSet, invoke func(ctx context.Context, name string, payload []byte) ([]byte, error)) string {
 	target, _ := url.Parse(moto)
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if rest, ok := strings.CutPrefix(r.URL.Path, "/2015-03-31/functions/"); ok && strings.HasSuffix(rest, "/invocations") {
 			payload, _ := io.ReadAll(r.Body)
-			out, err := invoke(r.Context(), strings.TrimSuffix(rest, "/invocations"), payload)
+			name := strings.TrimSuffix(rest, "/invocations")
+			if !roles.allows(r.Header.Get("Authorization"), "lambda:InvokeFunction", functionArn(name)) {
+				w.WriteHeader(403)
+				w.Write([]byte(`{"Type":"User","message":"AccessDeniedException: not authorized to perform lambda:InvokeFunction"}`))
+				return
+			}
+			out, err := invoke(r.Context(), name, payload)
 			if err != nil {
 				w.Header().Set("X-Amz-Function-Error", "Unhandled")
 				out, _ = json.Marshal(map[string]string{"errorMessage": err.Error()})
@@ -122,10 +133,11 @@ func pass(t *testing.T, faulty bool) outcome {
 	clientID, clientSecret := sim.AddAPIClient("")
 
 	names := map[string]string{"client": mototest.Name("client"), "token": mototest.Name("token"), "webhook": mototest.Name("webhook"),
-		"cbr": mototest.Name("cbr"), "bucket": mototest.Name("data"), "table": mototest.Name("prov"), "queue": mototest.Name("prov"), "topic": mototest.Name("audit")}
+		"cbr": mototest.Name("cbr"), "bucket": mototest.Name("data"), "table": mototest.Name("prov"), "queue": mototest.Name("prov") + ".fifo", "topic": mototest.Name("audit")}
 	var tokenRefresh lambda.Handler
-	cfg := moto.Config()
-	cfg.BaseEndpoint = aws.String(front(t, moto.Endpoint, func(ctx context.Context, name string, payload []byte) ([]byte, error) {
+	roles := &roleSet{}
+	cfg := moto.Config() // the admin's: what the template creates
+	cfg.BaseEndpoint = aws.String(front(t, moto.Endpoint, roles, func(ctx context.Context, name string, payload []byte) ([]byte, error) {
 		if name != "token-refresh" {
 			return nil, fmt.Errorf("no function %s", name)
 		}
@@ -135,15 +147,18 @@ func pass(t *testing.T, faulty bool) outcome {
 	// What the template creates.
 	sm := awsenv.SecretsManager(cfg)
 	cbrCreds, _ := json.Marshal(cbr.Credentials())
+	arns := map[string]string{}
 	for id, v := range map[string]string{
 		names["client"]:  fmt.Sprintf(`{"base_url":%q,"client_id":%q,"client_secret":%q}`, sim.URL(), clientID, clientSecret),
 		names["token"]:   "{}",
 		names["webhook"]: webhookKey,
 		names["cbr"]:     string(cbrCreds),
 	} {
-		if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(id), SecretString: aws.String(v)}); err != nil {
+		out, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(id), SecretString: aws.String(v)})
+		if err != nil {
 			t.Fatal(err)
 		}
+		arns[id] = aws.ToString(out.ARN)
 	}
 	s3c := awsenv.S3(cfg)
 	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(names["bucket"])}); err != nil {
@@ -156,7 +171,8 @@ func pass(t *testing.T, faulty bool) outcome {
 		t.Fatal(err)
 	}
 	q := sqs.NewFromConfig(cfg)
-	qo, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(names["queue"])})
+	qo, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(names["queue"]),
+		Attributes: map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "false"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,25 +187,40 @@ func pass(t *testing.T, faulty bool) outcome {
 		"AUDIT_TOPIC_ARN": aws.ToString(topic.TopicArn), "REPORT_FORMATS": "csv_v2_0",
 	}
 	getenv := func(k string) string { return env[k] }
+	// What the template's !Ref and !GetAtt name, as created above.
+	tnames := mototest.Names{
+		"AcronisClientSecret": arns[names["client"]], "AcronisTokenSecret": arns[names["token"]], "WebhookSecret": arns[names["webhook"]],
+		"HuaweiCbrSecretArn": arns[names["cbr"]], "DataBucket": names["bucket"], "DataBucket.Arn": "arn:aws:s3:::" + names["bucket"],
+		"ProvisioningTable": names["table"], "ProvisioningTable.Arn": "arn:aws:dynamodb:us-east-1:" + mototest.Account + ":table/" + names["table"],
+		"ProvisioningQueue": aws.ToString(qo.QueueUrl), "ProvisioningQueue.Arn": "arn:aws:sqs:us-east-1:" + mototest.Account + ":" + names["queue"],
+		"AuditTopic": aws.ToString(topic.TopicArn), "TokenRefreshFunction.Arn": functionArn("token-refresh"),
+		// Destinations Lambda itself writes to; no function code sends there.
+		"AsyncFailureQueue.Arn": "arn:aws:sqs:us-east-1:" + mototest.Account + ":async-failures",
+	}
+	as := func(fn string) aws.Config { return roles.config(t, cfg, fn, tnames) }
 
-	th, err := tokenhandler.Build(cfg, getenv, log)
+	th, err := tokenhandler.Build(as("TokenRefreshFunction"), getenv, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tokenRefresh = lambda.NewHandler(th)
-	ph, err := provhandler.Build(cfg, getenv, log)
+	ih, err := intakehandler.Build(as("WebhookIntakeFunction"), getenv, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	uh, err := usagehandler.Build(cfg, getenv, log)
+	ph, err := provhandler.Build(as("TenantProvisioningFunction"), getenv, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rh, err := reporthandler.Build(cfg, getenv, log)
+	uh, err := usagehandler.Build(as("UsageSnapshotFunction"), getenv, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ah, err := audithandler.Build(cfg, getenv, log)
+	rh, err := reporthandler.Build(as("ReportDownloadFunction"), getenv, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ah, err := audithandler.Build(as("PolicyAuditFunction"), getenv, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +244,7 @@ func pass(t *testing.T, faulty bool) outcome {
 	req.RequestContext.HTTP.Method = "POST"
 	reqJSON, _ := json.Marshal(req)
 	var resp events.APIGatewayV2HTTPResponse
-	json.Unmarshal(invoke(t, lambda.NewHandler(ph), reqJSON, 0), &resp)
+	json.Unmarshal(invoke(t, lambda.NewHandler(ih), reqJSON, 0), &resp)
 	if resp.StatusCode != 202 {
 		t.Fatalf("webhook: %d %s", resp.StatusCode, resp.Body)
 	}

@@ -1,7 +1,7 @@
-// Command tenant-provisioning is the Lambda behind POST /webhooks/crm: it
-// accepts signed CRM events and queues them (answering within seconds), and
-// as the queue's consumer runs them. The on-call engineer can also invoke it
-// with a plain event: `aws lambda invoke --payload file://events/provisioning-created.json`.
+// Command tenant-provisioning is the provisioning queue's worker: it runs the
+// CRM events webhook-intake queued, in order per customer (FIFO groups), with
+// the Acronis token. The on-call engineer can also invoke it with a plain
+// event: `aws lambda invoke --payload file://events/provisioning-created.json`.
 package main
 
 import (

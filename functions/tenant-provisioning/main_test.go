@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/acp-serverless/acp-serverless/functions/tenant-provisioning/handler"
+	intake "github.com/acp-serverless/acp-serverless/functions/webhook-intake/handler"
 
 	"github.com/acp-serverless/acp-serverless/shared/acronis/acronistest"
 	"github.com/acp-serverless/acp-serverless/shared/awsenv"
@@ -39,6 +40,7 @@ type stack struct {
 	sqs     *sqs.Client
 	queue   string
 	handler lambda.Handler
+	intake  lambda.Handler // webhook-intake, which feeds this worker's queue
 	logs    *bytes.Buffer
 	token   string
 }
@@ -68,7 +70,7 @@ func newStack(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	q := sqs.NewFromConfig(cfg)
-	qo, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(mototest.Name("prov"))})
+	qo, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(mototest.Name("prov") + ".fifo"), Attributes: map[string]string{"FifoQueue": "true"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,11 +81,18 @@ func newStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &stack{sim: sim, parent: parent, sqs: q, queue: aws.ToString(qo.QueueUrl), handler: lambda.NewHandler(h), logs: logs, token: tok}
+	ih, err := intake.Build(cfg, func(k string) string { return env[k] }, lambdafn.Logger(logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &stack{sim: sim, parent: parent, sqs: q, queue: aws.ToString(qo.QueueUrl), handler: lambda.NewHandler(h), intake: lambda.NewHandler(ih), logs: logs, token: tok}
 }
 
 func (s *stack) invoke(t *testing.T, payload []byte) ([]byte, error) {
 	t.Helper()
+	if bytes.Contains(payload, []byte(`"requestContext"`)) {
+		return s.intake.Invoke(lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "t"}), payload)
+	}
 	return s.handler.Invoke(lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "t"}), payload)
 }
 
@@ -190,7 +199,7 @@ func TestBadConfiguration(t *testing.T) {
 		{"PARENT_TENANT_ID", "17", "PARENT_TENANT_ID"},
 		{"ALLOW_TENANT_DELETION", "yes", "ALLOW_TENANT_DELETION"},
 		{"DEFAULT_USER_ROLE", "root", "DEFAULT_USER_ROLE"},
-		{"WEBHOOK_SECRET_ID", "", "WEBHOOK_SECRET_ID"},
+		{"PROVISIONING_TABLE", "", "PROVISIONING_TABLE"},
 	}
 	for _, tt := range tests {
 		env := map[string]string{}

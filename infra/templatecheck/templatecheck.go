@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os/exec"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -329,5 +330,135 @@ func Operability(t *Template) []Finding {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out
+}
+
+// functionStatements returns the inline statements of a SAM function's
+// Policies (both branches of an Fn::If are included: either may be deployed).
+func functionStatements(r Resource) []map[string]any {
+	var out []map[string]any
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case []any:
+			for _, e := range v {
+				walk(e)
+			}
+		case map[string]any:
+			if st, ok := v["Statement"]; ok {
+				for _, s := range asList(st) {
+					if m, ok := s.(map[string]any); ok {
+						out = append(out, m)
+					}
+				}
+				return
+			}
+			if branches, ok := v["Fn::If"].([]any); ok && len(branches) == 3 {
+				walk(branches[1:])
+			}
+		}
+	}
+	walk(r.Properties["Policies"])
+	return out
+}
+
+// bucketPrefix splits "${X.Arn}/prefix/*" (an Fn::Sub) into X and "prefix/".
+func bucketPrefix(res any) (bucket, prefix string, ok bool) {
+	m, _ := res.(map[string]any)
+	s, _ := m["Fn::Sub"].(string)
+	rest, found := strings.CutPrefix(s, "${")
+	if !found {
+		return "", "", false
+	}
+	bucket, rest, found = strings.Cut(rest, ".Arn}/")
+	if !found || !strings.HasSuffix(rest, "*") {
+		return "", "", false
+	}
+	return bucket, strings.TrimSuffix(rest, "*"), true
+}
+
+// ListBucketForReads enforces a rule moto does not emulate: S3 answers
+// GetObject of a missing key with 403 AccessDenied, not 404, when the caller
+// lacks s3:ListBucket (API-NOTES: "A function that probes for an object it may
+// not have written needs `s3:ListBucket` on the bucket (a `s3:prefix`
+// condition keeps it to its own prefix)"). Every function with s3:GetObject
+// on bucket/prefix* needs s3:ListBucket on that bucket with StringLike
+// s3:prefix covering prefix*.
+func ListBucketForReads(t *Template) []Finding {
+	var out []Finding
+	for _, name := range sortedNames(t) {
+		r := t.Resources[name]
+		if r.Type != "AWS::Serverless::Function" {
+			continue
+		}
+		sts := functionStatements(r)
+		for _, st := range sts {
+			if st["Effect"] != "Allow" || !slices.Contains(strs(st["Action"]), "s3:GetObject") {
+				continue
+			}
+			for _, res := range asList(st["Resource"]) {
+				bucket, prefix, ok := bucketPrefix(res)
+				if ok && !hasListBucket(sts, bucket, prefix+"*") {
+					out = append(out, Finding{name, fmt.Sprintf("s3:GetObject on %s/%s* without s3:ListBucket on %s conditioned on s3:prefix %s*: a missing key answers 403, not 404", bucket, prefix, bucket, prefix)})
+				}
+			}
+		}
+	}
+	return out
+}
+
+func hasListBucket(sts []map[string]any, bucket, prefix string) bool {
+	for _, st := range sts {
+		if st["Effect"] != "Allow" || !slices.Contains(strs(st["Action"]), "s3:ListBucket") {
+			continue
+		}
+		onBucket := false
+		for _, res := range asList(st["Resource"]) {
+			m, _ := res.(map[string]any)
+			ga, _ := m["Fn::GetAtt"].([]any)
+			onBucket = onBucket || len(ga) == 2 && ga[0] == bucket && ga[1] == "Arn"
+		}
+		cond, _ := st["Condition"].(map[string]any)
+		like, _ := cond["StringLike"].(map[string]any)
+		if onBucket && slices.Contains(strs(like["s3:prefix"]), prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedNames(t *Template) []string {
+	names := make([]string, 0, len(t.Resources))
+	for n := range t.Resources {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// AlarmTopics lists SNS topics that alarms publish to but that are encrypted
+// with the AWS managed key, whose policy cannot admit CloudWatch
+// (API-NOTES: "CloudWatch alarms cannot publish to an SNS topic encrypted
+// with the AWS managed key `alias/aws/sns`").
+func AlarmTopics(t *Template) []Finding {
+	targets := map[string]bool{}
+	for _, r := range t.Resources {
+		if r.Type != "AWS::CloudWatch::Alarm" {
+			continue
+		}
+		for _, a := range asList(r.Properties["AlarmActions"]) {
+			m, _ := a.(map[string]any)
+			if ref, ok := m["Ref"].(string); ok {
+				targets[ref] = true
+			}
+		}
+	}
+	var out []Finding
+	for _, name := range sortedNames(t) {
+		r := t.Resources[name]
+		if targets[name] && r.Type == "AWS::SNS::Topic" && r.Properties["KmsMasterKeyId"] == "alias/aws/sns" {
+			out = append(out, Finding{name, "alarm topic encrypted with alias/aws/sns: CloudWatch cannot publish to it"})
+		}
+	}
 	return out
 }

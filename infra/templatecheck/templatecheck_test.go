@@ -1,6 +1,7 @@
 package templatecheck
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,6 +25,12 @@ func TestProjectTemplate(t *testing.T) {
 		t.Error(f)
 	}
 	for _, f := range Operability(tpl) {
+		t.Error(f)
+	}
+	for _, f := range ListBucketForReads(tpl) {
+		t.Error(f)
+	}
+	for _, f := range AlarmTopics(tpl) {
 		t.Error(f)
 	}
 }
@@ -173,6 +180,94 @@ func TestCheckScheduleExpression(t *testing.T) {
 	for _, tt := range tests {
 		if err := CheckScheduleExpression(tt.expr); (err == nil) != tt.ok {
 			t.Errorf("%q: err %v, want ok=%v", tt.expr, err, tt.ok)
+		}
+	}
+}
+
+func loadYAML(t *testing.T, yaml string) *Template {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "t.yaml")
+	if err := os.WriteFile(p, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tpl
+}
+
+const readFn = `
+Resources:
+  F:
+    Type: AWS::Serverless::Function
+    Properties:
+      Policies:
+        - Statement:
+            - Effect: Allow
+              Action: [s3:PutObject, s3:GetObject]
+              Resource: !Sub "${DataBucket.Arn}/reports/*"
+`
+
+// moto answers 404 for a missing key whatever the role; real S3 answers 403
+// without ListBucket, so the rule is enforced here.
+func TestListBucketForReads(t *testing.T) {
+	tests := []struct {
+		name, extra string
+		want        int
+	}{
+		{"no ListBucket", "", 1},
+		{"ListBucket on the prefix", `
+            - Effect: Allow
+              Action: s3:ListBucket
+              Resource: !GetAtt DataBucket.Arn
+              Condition: {StringLike: {s3:prefix: reports/*}}
+`, 0},
+		{"ListBucket on another prefix", `
+            - Effect: Allow
+              Action: s3:ListBucket
+              Resource: !GetAtt DataBucket.Arn
+              Condition: {StringLike: {s3:prefix: audit/*}}
+`, 1},
+		{"ListBucket on another bucket", `
+            - Effect: Allow
+              Action: s3:ListBucket
+              Resource: !GetAtt OtherBucket.Arn
+              Condition: {StringLike: {s3:prefix: reports/*}}
+`, 1},
+		{"ListBucket without condition is not accepted", `
+            - Effect: Allow
+              Action: s3:ListBucket
+              Resource: !GetAtt DataBucket.Arn
+`, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := ListBucketForReads(loadYAML(t, readFn+tt.extra))
+			if len(got) != tt.want {
+				t.Fatalf("findings %v, want %d", got, tt.want)
+			}
+		})
+	}
+	// A write-only function needs no ListBucket.
+	if got := ListBucketForReads(loadYAML(t, strings.Replace(readFn, "[s3:PutObject, s3:GetObject]", "s3:PutObject", 1))); len(got) != 0 {
+		t.Fatalf("write-only: %v", got)
+	}
+}
+
+func TestAlarmTopics(t *testing.T) {
+	const tpl = `
+Resources:
+  T:
+    Type: AWS::SNS::Topic
+    Properties: {KmsMasterKeyId: %s}
+  A:
+    Type: AWS::CloudWatch::Alarm
+    Properties: {AlarmActions: [!Ref T]}
+`
+	for key, want := range map[string]int{"alias/aws/sns": 1, "!Ref K": 0} {
+		if got := AlarmTopics(loadYAML(t, fmt.Sprintf(tpl, key))); len(got) != want {
+			t.Errorf("key %s: findings %v, want %d", key, got, want)
 		}
 	}
 }

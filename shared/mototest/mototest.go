@@ -28,6 +28,9 @@ import (
 type Server struct {
 	Endpoint string
 	cmd      *exec.Cmd
+	// admin holds the credentials of an IAM user allowed everything, when
+	// the server enforces IAM (StartIAM); nil otherwise.
+	admin *aws.Credentials
 }
 
 // Start launches moto_server on a free loopback port and waits until it answers.
@@ -36,13 +39,19 @@ func Start() (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mototest: moto_server not found on PATH (install Python moto[server] 5): %w", err)
 	}
+	return start([]string{bin}, nil)
+}
+
+// start runs argv plus host and port arguments with env added to ours.
+func start(argv, env []string) (*Server, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("mototest: pick a port: %w", err)
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	cmd := exec.Command(argv[0], append(argv[1:], "-H", "127.0.0.1", "-p", strconv.Itoa(port))...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if os.Getenv("MOTO_VERBOSE") != "" {
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
@@ -80,6 +89,9 @@ func (s *Server) Stop() {
 
 // Reset clears all of moto's state.
 func (s *Server) Reset(ctx context.Context) error {
+	if s.admin != nil {
+		return fmt.Errorf("mototest: reset: the server enforces IAM and a reset would delete its admin user")
+	}
 	req, _ := http.NewRequestWithContext(ctx, "POST", s.Endpoint+"/moto-api/reset", nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -89,11 +101,16 @@ func (s *Server) Reset(ctx context.Context) error {
 	return nil
 }
 
-// Config is an SDK configuration aimed at the server, with dummy credentials.
+// Config is an SDK configuration aimed at the server, with dummy
+// credentials, or the admin user's when the server enforces IAM.
 func (s *Server) Config() aws.Config {
+	creds := credentials.NewStaticCredentialsProvider("testing", "testing", "")
+	if s.admin != nil {
+		creds = credentials.NewStaticCredentialsProvider(s.admin.AccessKeyID, s.admin.SecretAccessKey, "")
+	}
 	return aws.Config{
 		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
+		Credentials:  creds,
 		BaseEndpoint: aws.String(s.Endpoint),
 	}
 }
@@ -140,8 +157,14 @@ var current atomic.Pointer[Server]
 
 // Main starts moto_server for a test binary, runs the tests and stops it.
 // Use from TestMain: func TestMain(m *testing.M) { mototest.Main(m) }.
-func Main(m *testing.M) {
-	s, err := Start()
+func Main(m *testing.M) { run(m, Start) }
+
+// MainIAM is Main with a server that enforces IAM (see StartIAM): tests run
+// functions under their template roles (FunctionRole).
+func MainIAM(m *testing.M) { run(m, StartIAM) }
+
+func run(m *testing.M, startServer func() (*Server, error)) {
+	s, err := startServer()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

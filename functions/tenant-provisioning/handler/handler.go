@@ -1,35 +1,28 @@
-// Package handler builds the tenant-provisioning Lambda handler from its environment, so
+// Package handler builds the tenant-provisioning worker's Lambda handler from its environment, so
 // main stays one line and tests (the end-to-end one too) run the deployed wiring.
 package handler
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/acp-serverless/acp-serverless/shared/acronis"
-	"github.com/acp-serverless/acp-serverless/shared/awsenv"
 	"github.com/acp-serverless/acp-serverless/shared/lambdafn"
 	"github.com/acp-serverless/acp-serverless/shared/provisioning"
-	"github.com/acp-serverless/acp-serverless/shared/secrets"
 	"github.com/acp-serverless/acp-serverless/shared/webhook"
 	"github.com/acp-serverless/acp-serverless/shared/wiring"
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
 // Build wires the handler from the environment (tests call it with moto).
 func Build(cfg aws.Config, getenv func(string) string, log *slog.Logger) (func(context.Context, json.RawMessage) (any, error), error) {
-	env, err := lambdafn.Env(getenv, "WEBHOOK_SECRET_ID", "PROVISIONING_TABLE", "PROVISIONING_QUEUE_URL", "PARENT_TENANT_ID")
+	env, err := lambdafn.Env(getenv, "PROVISIONING_TABLE", "PARENT_TENANT_ID")
 	if err != nil {
 		return nil, err
 	}
@@ -49,17 +42,6 @@ func Build(cfg aws.Config, getenv func(string) string, log *slog.Logger) (func(c
 		return nil, err
 	}
 	store := &provisioning.DynamoDB{Client: dynamodb.NewFromConfig(cfg), Table: env["PROVISIONING_TABLE"]}
-	sm := &secrets.Cached{Store: &secrets.SecretsManager{Client: awsenv.SecretsManager(cfg)}, TTL: 5 * time.Minute}
-	intake := &provisioning.Intake{
-		Key: func(ctx context.Context) ([]byte, error) {
-			k, err := sm.Get(ctx, env["WEBHOOK_SECRET_ID"])
-			if err == nil && len(strings.TrimSpace(string(k))) < 16 {
-				err = errors.New("webhook signing key shorter than 16 characters")
-			}
-			return []byte(strings.TrimSpace(string(k))), err
-		},
-		Store: store, Queue: &provisioning.SQSQueue{Client: sqs.NewFromConfig(cfg), URL: env["PROVISIONING_QUEUE_URL"]}, Log: log,
-	}
 	hc := acronis.NewHTTPClient(acronis.HTTPOptions{})
 	conf := provisioning.Config{ParentTenantID: env["PARENT_TENANT_ID"], AllowDeletion: allow == "true", DefaultRole: role}
 	worker := func(ctx context.Context) (*provisioning.Provisioner, error) {
@@ -71,60 +53,31 @@ func Build(cfg aws.Config, getenv func(string) string, log *slog.Logger) (func(c
 	}
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
 		var probe struct {
-			RequestContext json.RawMessage `json:"requestContext"`
-			Records        []struct {
+			Records []struct {
 				EventSource string `json:"eventSource"`
 			} `json:"Records"`
 		}
 		_ = json.Unmarshal(raw, &probe)
-		switch {
-		case len(probe.RequestContext) > 0:
-			return webhookRequest(ctx, intake, raw)
-		case len(probe.Records) > 0 && probe.Records[0].EventSource == "aws:sqs":
+		if len(probe.Records) > 0 && probe.Records[0].EventSource == "aws:sqs" {
 			return queueBatch(ctx, worker, raw, log)
-		default: // the on-call engineer's plain event
-			ev, err := webhook.ParseEvent(raw)
-			if err != nil {
-				return nil, fmt.Errorf("provisioning request: %w", err)
-			}
-			p, err := worker(ctx)
-			if err != nil {
-				return nil, err
-			}
-			return p.Handle(ctx, ev)
 		}
+		// The on-call engineer's plain event (or a dead letter's body).
+		ev, err := webhook.ParseEvent(raw)
+		if err != nil {
+			return nil, fmt.Errorf("provisioning request: %w", err)
+		}
+		p, err := worker(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return p.Handle(ctx, ev)
 	}, nil
 }
 
-func webhookRequest(ctx context.Context, intake *provisioning.Intake, raw json.RawMessage) (events.APIGatewayV2HTTPResponse, error) {
-	var req events.APIGatewayV2HTTPRequest
-	if err := json.Unmarshal(raw, &req); err != nil {
-		return events.APIGatewayV2HTTPResponse{StatusCode: 400, Body: `{"message":"invalid request"}`}, nil
-	}
-	body := []byte(req.Body)
-	if req.IsBase64Encoded {
-		var err error
-		if body, err = base64.StdEncoding.DecodeString(req.Body); err != nil {
-			return events.APIGatewayV2HTTPResponse{StatusCode: 400, Body: `{"message":"invalid base64 body"}`}, nil
-		}
-	}
-	header := func(name string) string {
-		for k, v := range req.Headers { // HTTP API lower-cases names; be lenient anyway
-			if strings.EqualFold(k, name) {
-				return v
-			}
-		}
-		return ""
-	}
-	if req.RequestContext.HTTP.Method != "" && req.RequestContext.HTTP.Method != http.MethodPost {
-		return events.APIGatewayV2HTTPResponse{StatusCode: 405, Body: `{"message":"POST only"}`}, nil
-	}
-	r := intake.Accept(ctx, header, body)
-	return events.APIGatewayV2HTTPResponse{StatusCode: r.Status, Body: r.Body, Headers: map[string]string{"Content-Type": "application/json"}}, nil
-}
-
-// queueBatch runs queued events; failed ones are reported so SQS retries
-// only them (and moves them to the dead-letter queue after maxReceiveCount).
+// queueBatch runs queued events in order. The queue is FIFO: once an event
+// fails, it and every later one in the batch are reported as failures, so SQS
+// redelivers them in order and no later event of the same customer overtakes
+// it (AWS's rule for partial batch responses from FIFO queues).
 func queueBatch(ctx context.Context, worker func(context.Context) (*provisioning.Provisioner, error), raw json.RawMessage, log *slog.Logger) (events.SQSEventResponse, error) {
 	var batch events.SQSEvent
 	if err := json.Unmarshal(raw, &batch); err != nil {
@@ -135,14 +88,17 @@ func queueBatch(ctx context.Context, worker func(context.Context) (*provisioning
 	if err != nil {
 		return out, err // the whole batch is retried
 	}
-	for _, m := range batch.Records {
+	for i, m := range batch.Records {
 		ev, err := webhook.ParseEvent([]byte(m.Body))
 		if err == nil {
 			_, err = p.Handle(ctx, ev)
 		}
 		if err != nil {
-			log.ErrorContext(ctx, "queued event failed", "message_id", m.MessageId, "error", err.Error())
-			out.BatchItemFailures = append(out.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+			log.ErrorContext(ctx, "queued event failed; it and the rest of the batch go back to the queue", "message_id", m.MessageId, "error", err.Error())
+			for _, rest := range batch.Records[i:] {
+				out.BatchItemFailures = append(out.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rest.MessageId})
+			}
+			break
 		}
 	}
 	return out, nil
