@@ -242,19 +242,23 @@ func (c *Client) ShowPolicy(ctx context.Context, id string) (Policy, error) {
 }
 
 // OrganizationPolicy is a policy an organization administrator delivers to
-// member accounts.
+// member accounts. Its wire names differ from a Policy's (Huawei's API
+// definition and the official SDK's model.OrganizationPolicy agree):
+// policy_enabled, policy_operation_definition and policy_trigger. The Go
+// field names stay those of Policy so the audit judges both alike.
 type OrganizationPolicy struct {
 	ID                  string              `json:"id"`
 	Name                string              `json:"name"`
 	Description         string              `json:"description,omitempty"`
 	OperationType       string              `json:"operation_type"`
-	OperationDefinition OperationDefinition `json:"operation_definition"`
-	Trigger             Trigger             `json:"trigger"`
-	DomainID            string              `json:"domain_id,omitempty"`
+	DomainID            string              `json:"domain_id"`
 	DomainName          string              `json:"domain_name,omitempty"`
-	Enabled             *bool               `json:"enabled,omitempty"`
+	PolicyName          string              `json:"policy_name"`
+	Enabled             *bool               `json:"policy_enabled"` // nil: not in the answer
+	OperationDefinition OperationDefinition `json:"policy_operation_definition"`
+	Trigger             Trigger             `json:"policy_trigger"`
+	Status              string              `json:"status"`
 	EffectiveScope      string              `json:"effective_scope,omitempty"`
-	Status              string              `json:"status,omitempty"`
 }
 
 // MemberStatus is one member account's delivery state of an organization policy.
