@@ -233,8 +233,9 @@ func (r Rules) CBROrganizationPolicy(p huaweicbr.OrganizationPolicy, members []h
 			continue
 		}
 		f := base
-		f.Customer = firstNonEmpty(m.DomainName, m.DomainID)
-		f.Resource = "member project " + firstNonEmpty(m.ProjectName, m.ProjectID)
+		// The delivery detail carries ids only (no account or project names).
+		f.Customer = m.DomainID
+		f.Resource = "member project " + m.ProjectID
 		f.Rule, f.Severity = RuleDelivery, Warning
 		f.Message = fmt.Sprintf("organization policy %s in member account (status %s)", deliveryVerb(m.Status), m.Status)
 		if m.Status == "error" {
