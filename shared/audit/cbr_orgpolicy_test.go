@@ -1,13 +1,16 @@
 package audit_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/acp-serverless/acp-serverless/shared/audit"
 	"github.com/acp-serverless/acp-serverless/shared/huaweicbr"
+	"github.com/acp-serverless/acp-serverless/shared/huaweicbr/cbrtest"
 )
 
 // An organization policy as CBR answers it. API-NOTES.md: "an organization
@@ -58,3 +61,45 @@ func TestCBROrganizationPolicyJudgedByWireNames(t *testing.T) {
 		})
 	}
 }
+
+// Through the CBR source against the simulator, which answers only the
+// documented names: a disabled, weekly, 7-day organization policy is judged
+// on all three, and a delivery detail the server will not page through is
+// reported as unchecked instead of failing the CBR half.
+func TestCBRSourceJudgesOrganizationPolicies(t *testing.T) {
+	sim := cbrtest.NewServer(t, cbrtest.Config{DetailPage: 2})
+	bad := cbrtest.OrganizationPolicy{Name: "org-weak", PolicyName: "org-weak", OperationType: "backup", PolicyEnabled: false, Status: "available"}
+	bad.PolicyOperationDefinition.RetentionDurationDays = ip(7)
+	bad.PolicyTrigger.Properties.Pattern = []string{"FREQ=WEEKLY;BYDAY=SU;BYHOUR=3;BYMINUTE=00"}
+	badID := sim.AddOrganizationPolicy(bad, []cbrtest.MemberStatus{{DomainID: "d1", ProjectID: "p1", Status: "available"}})
+	good := cbrtest.OrganizationPolicy{Name: "org-good", PolicyName: "org-good", OperationType: "replication", PolicyEnabled: true, Status: "available"}
+	good.PolicyOperationDefinition.RetentionDurationDays = ip(35)
+	good.PolicyTrigger.Properties.Pattern = []string{"FREQ=DAILY;INTERVAL=1;BYHOUR=2;BYMINUTE=00"}
+	var many []cbrtest.MemberStatus
+	for i := range 5 {
+		many = append(many, cbrtest.MemberStatus{DomainID: fmt.Sprint("d", i), ProjectID: fmt.Sprint("p", i), Status: "available"})
+	}
+	goodID := sim.AddOrganizationPolicy(good, many)
+
+	src := &audit.CBRSource{Client: huaweicbr.New(sim.Credentials(), nil), Project: "proj"}
+	fs, st, err := src.Collect(context.Background(), audit.Rules{}.WithDefaults())
+	if err != nil || st.Policies != 2 {
+		t.Fatalf("collect: %+v %v", st, err)
+	}
+	got := map[string][]string{}
+	for _, f := range fs {
+		got[f.PolicyID] = append(got[f.PolicyID], f.Rule+":"+f.Severity)
+	}
+	for id, want := range map[string][]string{
+		badID:  {audit.RuleInterval + ":warning", audit.RuleDisabled + ":warning", audit.RuleRetention + ":warning"},
+		goodID: {audit.RuleDelivery + ":unknown"},
+	} {
+		slices.Sort(got[id])
+		slices.Sort(want)
+		if !slices.Equal(got[id], want) {
+			t.Errorf("policy %s: findings %v, want %v", id, got[id], want)
+		}
+	}
+}
+
+func ip(n int) *int { return &n }

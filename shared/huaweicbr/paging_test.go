@@ -2,8 +2,12 @@ package huaweicbr_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 
 	"github.com/acp-serverless/acp-serverless/shared/huaweicbr"
@@ -82,4 +86,35 @@ func TestPolicyDetailServerIgnoresOffset(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Whatever a list answer holds, the client ends (at most two requests, as
+// every page is the same), never panics and never returns more items than the one page holds.
+func FuzzListPage(f *testing.F) {
+	f.Add([]byte(`{"policies":[{"id":"a"},{"id":"b"}],"count":5,"limit":2,"offset":0}`))
+	f.Add([]byte(`{"policies":[{"id":"a"}]}`))
+	f.Add([]byte(`{"policies":[],"count":9}`))
+	f.Add([]byte(`{"policies":{"id":"a"},"count":"x"}`))
+	f.Add([]byte(`{"policies":[{"id":"a"}],"count":-1}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var calls atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			calls.Add(1)
+			_, _ = w.Write(body)
+		}))
+		defer srv.Close()
+		c := huaweicbr.New(huaweicbr.Credentials{ProjectID: "p", Endpoint: srv.URL, AuthToken: "t"}, nil)
+		got, _ := c.ListOrganizationPolicies(context.Background(), "backup")
+		if n := calls.Load(); n > 2 {
+			t.Fatalf("%d requests for a server that answers one page", n)
+		}
+		var first []huaweicbr.OrganizationPolicy
+		var page struct{ Policies json.RawMessage }
+		if json.Unmarshal(body, &page) == nil {
+			_ = json.Unmarshal(page.Policies, &first)
+		}
+		if len(got) > len(first) {
+			t.Fatalf("%d items from a page of %d", len(got), len(first))
+		}
+	})
 }
