@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -147,10 +148,15 @@ func (c *CBRSource) Collect(ctx context.Context, rules Rules) ([]Finding, Stats,
 	for _, o := range orgs {
 		g.Go(func() error {
 			members, err := c.Client.OrganizationPolicyDetail(gctx, o.ID)
+			var f []Finding
+			if errors.Is(err, huaweicbr.ErrIncomplete) {
+				// Judge the members CBR did answer, and say the rest is unseen.
+				f, err = append(f, incompleteDelivery(o, err)), nil
+			}
 			if err != nil {
 				return fmt.Errorf("huaweicbr: organization policy %s delivery: %w", o.ID, err)
 			}
-			f := rules.CBROrganizationPolicy(o, members)
+			f = append(f, rules.CBROrganizationPolicy(o, members)...)
 			mu.Lock()
 			out = append(out, f...)
 			mu.Unlock()
@@ -162,4 +168,13 @@ func (c *CBRSource) Collect(ctx context.Context, rules Rules) ([]Finding, Stats,
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, Stats{Status: "ok", Policies: len(list) + len(orgs), Findings: len(out)}, nil
+}
+
+// incompleteDelivery reports an organization policy whose delivery detail
+// CBR would not page through (it ignores offset past its first page).
+func incompleteDelivery(o huaweicbr.OrganizationPolicy, err error) Finding {
+	return Finding{Provider: HuaweiCBR, Customer: "organization", Policy: o.Name, PolicyID: o.ID,
+		Resource: o.OperationType + " organization policy", Rule: RuleDelivery, Severity: Unknown,
+		Message: "delivery to some member accounts not checked: " + err.Error(),
+		Key:     key(HuaweiCBR, "organization", o.ID, RuleDelivery, "incomplete")}
 }

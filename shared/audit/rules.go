@@ -218,17 +218,24 @@ func (r Rules) schedule(base Finding, patterns []string, def huaweicbr.Operation
 func (r Rules) CBROrganizationPolicy(p huaweicbr.OrganizationPolicy, members []huaweicbr.MemberStatus) []Finding {
 	var out []Finding
 	base := Finding{Provider: HuaweiCBR, Customer: "organization", Policy: p.Name, PolicyID: p.ID, Resource: p.OperationType + " organization policy"}
-	r.schedule(base, p.Trigger.Properties.Pattern, p.OperationDefinition, func(f Finding) {
+	add := func(f Finding) {
 		f.Key = key(HuaweiCBR, "organization", p.ID, f.Rule)
 		out = append(out, f)
-	})
+	}
+	if p.Enabled != nil && !*p.Enabled {
+		f := base
+		f.Rule, f.Severity, f.Message = RuleDisabled, Warning, "organization policy is disabled: no member account backs up by it"
+		add(f)
+	}
+	r.schedule(base, p.Trigger.Properties.Pattern, p.OperationDefinition, add)
 	for _, m := range members {
 		if m.Status == "available" {
 			continue
 		}
 		f := base
-		f.Customer = firstNonEmpty(m.DomainName, m.DomainID)
-		f.Resource = "member project " + firstNonEmpty(m.ProjectName, m.ProjectID)
+		// The delivery detail carries ids only (no account or project names).
+		f.Customer = m.DomainID
+		f.Resource = "member project " + m.ProjectID
 		f.Rule, f.Severity = RuleDelivery, Warning
 		f.Message = fmt.Sprintf("organization policy %s in member account (status %s)", deliveryVerb(m.Status), m.Status)
 		if m.Status == "error" {

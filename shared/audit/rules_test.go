@@ -98,13 +98,13 @@ func TestCBRRules(t *testing.T) {
 	org.Trigger.Properties.Pattern = []string{daily}
 	fs := r.CBROrganizationPolicy(org, []huaweicbr.MemberStatus{
 		{DomainID: "d1", ProjectID: "p1", Status: "available"},
-		{DomainID: "d2", DomainName: "member-2", ProjectID: "p2", Status: "error", ErrorMsg: &msg},
+		{DomainID: "d2", ProjectID: "p2", Status: "error", ErrorMsg: &msg},
 		{DomainID: "d3", ProjectID: "p3", Status: "syncing"},
 	})
 	if got := rulesOf(fs); got != "org_policy_not_delivered:critical,org_policy_not_delivered:warning" {
 		t.Fatalf("got %q", got)
 	}
-	if !strings.Contains(fs[0].Message, "quota exceeded") || fs[0].Customer != "member-2" {
+	if !strings.Contains(fs[0].Message, "quota exceeded") || fs[0].Customer != "d2" {
 		t.Fatalf("error_msg lost: %+v", fs[0])
 	}
 }

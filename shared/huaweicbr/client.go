@@ -1,12 +1,14 @@
 package huaweicbr
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -129,14 +131,82 @@ type Client struct {
 	now   func() time.Time
 }
 
-// New builds a client; httpClient carries the retries (httpretry). A
-// request is signed once: the gateway accepts X-Sdk-Date within 15 minutes,
-// and retries are bounded far below that (attempts x MaxDelay).
+// Timeouts bound one CBR call. Zero fields take the defaults.
+type Timeouts struct {
+	Connect        time.Duration // TCP and TLS set-up (default 5s)
+	ResponseHeader time.Duration // request sent to response headers (default 20s)
+	Total          time.Duration // the whole call, retries and body included (default 60s)
+}
+
+// DefaultTimeouts fit a Lambda's few GETs: CBR answers these in well under
+// a second; a stuck connection must not eat the function's whole timeout.
+var DefaultTimeouts = Timeouts{Connect: 5 * time.Second, ResponseHeader: 20 * time.Second, Total: 60 * time.Second}
+
+func (t Timeouts) withDefaults() Timeouts {
+	if t.Connect <= 0 {
+		t.Connect = DefaultTimeouts.Connect
+	}
+	if t.ResponseHeader <= 0 {
+		t.ResponseHeader = DefaultTimeouts.ResponseHeader
+	}
+	if t.Total <= 0 {
+		t.Total = DefaultTimeouts.Total
+	}
+	return t
+}
+
+// NewTransport is the base transport for CBR calls, with the connect and
+// response-header timeouts; wrap it in httpretry for retries.
+func NewTransport(t Timeouts) *http.Transport {
+	t = t.withDefaults()
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = (&net.Dialer{Timeout: t.Connect, KeepAlive: 30 * time.Second}).DialContext
+	tr.TLSHandshakeTimeout = t.Connect
+	tr.ResponseHeaderTimeout = t.ResponseHeader
+	return tr
+}
+
+// NewHTTPClient is an http.Client over rt (NewTransport(t) when nil) with
+// t's total timeout.
+func NewHTTPClient(rt http.RoundTripper, t Timeouts) *http.Client {
+	t = t.withDefaults()
+	if rt == nil {
+		rt = NewTransport(t)
+	}
+	return &http.Client{Transport: rt, Timeout: t.Total}
+}
+
+// New builds a client; httpClient carries the retries (httpretry) and the
+// timeouts (NewHTTPClient); nil means NewHTTPClient(nil, DefaultTimeouts),
+// and a client without a total timeout gets the default one. A request is
+// signed once: the gateway accepts X-Sdk-Date within 15 minutes, and
+// retries are bounded far below that (attempts x MaxDelay). The client is
+// copied so that no redirect to another host or scheme ever carries the
+// credentials, whatever httpClient does.
 func New(creds Credentials, httpClient *http.Client) *Client {
 	if httpClient == nil {
-		httpClient = http.DefaultClient
+		httpClient = NewHTTPClient(nil, DefaultTimeouts)
 	}
-	return &Client{creds: creds, http: httpClient, now: time.Now}
+	hc := *httpClient
+	if hc.Timeout <= 0 {
+		hc.Timeout = DefaultTimeouts.Total
+	}
+	hc.CheckRedirect = sameOriginOnly
+	return &Client{creds: creds, http: &hc, now: time.Now}
+}
+
+// sameOriginOnly refuses a redirect to another scheme or host (port
+// included): Go's own rule keeps X-Auth-Token always, and Authorization
+// across ports and schemes. CBR does not redirect, so nothing is lost.
+func sameOriginOnly(req *http.Request, via []*http.Request) error {
+	if len(via) >= 5 {
+		return errors.New("stopped after 5 redirects")
+	}
+	first := via[0].URL
+	if req.URL.Scheme != first.Scheme || req.URL.Host != first.Host {
+		return fmt.Errorf("redirect to another origin (%s://%s) refused: credentials are not sent there", req.URL.Scheme, req.URL.Host)
+	}
+	return nil
 }
 
 // SetClock replaces the signing clock (tests).
@@ -242,70 +312,106 @@ func (c *Client) ShowPolicy(ctx context.Context, id string) (Policy, error) {
 }
 
 // OrganizationPolicy is a policy an organization administrator delivers to
-// member accounts.
+// member accounts. Its wire names differ from a Policy's (Huawei's API
+// definition and the official SDK's model.OrganizationPolicy agree):
+// policy_enabled, policy_operation_definition and policy_trigger. The Go
+// field names stay those of Policy so the audit judges both alike.
 type OrganizationPolicy struct {
 	ID                  string              `json:"id"`
 	Name                string              `json:"name"`
 	Description         string              `json:"description,omitempty"`
 	OperationType       string              `json:"operation_type"`
-	OperationDefinition OperationDefinition `json:"operation_definition"`
-	Trigger             Trigger             `json:"trigger"`
-	DomainID            string              `json:"domain_id,omitempty"`
+	DomainID            string              `json:"domain_id"`
 	DomainName          string              `json:"domain_name,omitempty"`
-	Enabled             *bool               `json:"enabled,omitempty"`
+	PolicyName          string              `json:"policy_name"`
+	Enabled             *bool               `json:"policy_enabled"` // nil: not in the answer
+	OperationDefinition OperationDefinition `json:"policy_operation_definition"`
+	Trigger             Trigger             `json:"policy_trigger"`
+	Status              string              `json:"status"`
 	EffectiveScope      string              `json:"effective_scope,omitempty"`
-	Status              string              `json:"status,omitempty"`
 }
 
-// MemberStatus is one member account's delivery state of an organization policy.
+// MemberStatus is one member account's delivery state of an organization
+// policy (OrganizationPolicyStatus). The API answers ids only, no account or
+// project names.
 type MemberStatus struct {
-	PolicyID    string  `json:"policy_id"`
-	DomainID    string  `json:"domain_id"`
-	DomainName  string  `json:"domain_name,omitempty"`
-	ProjectID   string  `json:"project_id"`
-	ProjectName string  `json:"project_name,omitempty"`
-	Status      string  `json:"status"` // syncing, updating, deleting, available, error
-	ErrorMsg    *string `json:"error_msg"`
+	PolicyID  string  `json:"policy_id"`
+	DomainID  string  `json:"domain_id"`
+	ProjectID string  `json:"project_id"`
+	Status    string  `json:"status"` // syncing, updating, deleting, available, error
+	ErrorMsg  *string `json:"error_msg"`
 }
 
-// PageSize is the limit asked for on offset-paged lists.
-const PageSize = 100
+// PageSize is the limit asked for on offset-paged lists, the documented
+// maximum; the server may use a lower one.
+const PageSize = 1000
 
-// offsetPages fetches every page of an offset-paged list: until count items
-// arrived, or a short or empty page (a count that lies cannot loop us).
-func offsetPages[T any](ctx context.Context, c *Client, path string, q url.Values, key string) ([]T, error) {
+// maxPages bounds a list whose server neither repeats nor ends a page.
+const maxPages = 10000
+
+// ErrIncomplete marks a list the server would not page through: it
+// answered a page it had answered before (it ignores offset). The items
+// returned with it are those seen, each once.
+var ErrIncomplete = errors.New("list incomplete: the server repeated a page")
+
+// listPage is an offset-paged answer: count is the total, limit and offset
+// what the server used.
+type listPage struct {
+	Policies json.RawMessage `json:"policies"`
+	Count    *int            `json:"count"`
+}
+
+// offsetPages fetches every page of an offset-paged list. API-NOTES.md:
+// "Page until offset >= count or an empty page; never stop because a page
+// is shorter than the limit you asked for", and "notice a page that repeats
+// the previous one".
+func offsetPages[T any](ctx context.Context, c *Client, path string, q url.Values) ([]T, error) {
 	var all []T
-	for offset := 0; ; {
+	var prev json.RawMessage
+	for offset, n := 0, 0; n < maxPages; n++ {
 		qq := url.Values{}
 		for k, v := range q {
 			qq[k] = v
 		}
 		qq.Set("limit", strconv.Itoa(PageSize))
 		qq.Set("offset", strconv.Itoa(offset))
-		var page map[string]json.RawMessage
+		var page listPage
 		if err := c.get(ctx, path, qq, &page); err != nil {
 			return all, err
 		}
 		var items []T
-		if raw, ok := page[key]; ok {
-			if err := json.Unmarshal(raw, &items); err != nil {
-				return all, fmt.Errorf("huaweicbr: GET %s: decode %s: %w", path, key, err)
+		if len(page.Policies) > 0 {
+			if err := json.Unmarshal(page.Policies, &items); err != nil {
+				return all, fmt.Errorf("huaweicbr: GET %s: decode policies: %w", path, err)
 			}
 		}
-		var count int
-		_ = json.Unmarshal(page["count"], &count)
+		if len(items) == 0 {
+			return all, nil
+		}
+		if prev != nil && bytes.Equal(prev, page.Policies) {
+			return all, fmt.Errorf("huaweicbr: GET %s: %w (offset %d ignored; %d of %s items)", path, ErrIncomplete, offset, len(all), countText(page.Count))
+		}
+		prev = page.Policies
 		all = append(all, items...)
 		offset += len(items)
-		if len(items) < PageSize || (count > 0 && offset >= count) {
+		if page.Count != nil && offset >= *page.Count {
 			return all, nil
 		}
 	}
+	return all, fmt.Errorf("huaweicbr: GET %s: %w (no end after %d pages)", path, ErrIncomplete, maxPages)
+}
+
+func countText(n *int) string {
+	if n == nil {
+		return "an unknown number of"
+	}
+	return strconv.Itoa(*n)
 }
 
 // ListOrganizationPolicies lists organization policies of one operation type
 // (backup or replication), every page.
 func (c *Client) ListOrganizationPolicies(ctx context.Context, operationType string) ([]OrganizationPolicy, error) {
-	return offsetPages[OrganizationPolicy](ctx, c, "/organization-policies", url.Values{"operation_type": {operationType}}, "policies")
+	return offsetPages[OrganizationPolicy](ctx, c, "/organization-policies", url.Values{"operation_type": {operationType}})
 }
 
 // ShowOrganizationPolicy reads one organization policy.
@@ -318,7 +424,9 @@ func (c *Client) ShowOrganizationPolicy(ctx context.Context, id string) (Organiz
 }
 
 // OrganizationPolicyDetail lists each member account's delivery status,
-// every page, keeping error_msg.
+// keeping error_msg. The API documents no limit/offset for it: they are sent
+// in case the server honours them; when it answers the same page again the
+// members seen so far come back with an error wrapping ErrIncomplete.
 func (c *Client) OrganizationPolicyDetail(ctx context.Context, id string) ([]MemberStatus, error) {
-	return offsetPages[MemberStatus](ctx, c, "/organization-policies/"+url.PathEscape(id)+"/policy-detail", nil, "policies")
+	return offsetPages[MemberStatus](ctx, c, "/organization-policies/"+url.PathEscape(id)+"/policy-detail", nil)
 }

@@ -43,11 +43,7 @@ func TestClientAgainstSimulator(t *testing.T) {
 	ctx := context.Background()
 	sim := cbrtest.NewServer(t, cbrtest.Config{Seed: 1})
 	sim.Populate(1, 40, 250)
-	big := make([]huaweicbr.MemberStatus, 230)
-	for i := range big {
-		big[i] = huaweicbr.MemberStatus{DomainID: fmt.Sprint("d", i), ProjectID: fmt.Sprint("p", i), Status: "available"}
-	}
-	bigID := sim.AddOrganizationPolicy(huaweicbr.OrganizationPolicy{Name: "zz-big", OperationType: "backup"}, big)
+	bigID := sim.AddOrganizationPolicy(cbrtest.OrganizationPolicy{Name: "zz-big", OperationType: "backup"}, members(230))
 	c := huaweicbr.New(sim.Credentials(), fast)
 
 	pols, err := c.ListPolicies(ctx, "")
@@ -81,6 +77,14 @@ func TestClientAgainstSimulator(t *testing.T) {
 	if err != nil || org.Name != "zz-big" {
 		t.Fatalf("ShowOrganizationPolicy: %+v %v", org, err)
 	}
+}
+
+func members(n int) []cbrtest.MemberStatus {
+	out := make([]cbrtest.MemberStatus, n)
+	for i := range out {
+		out[i] = cbrtest.MemberStatus{DomainID: fmt.Sprint("d", i), ProjectID: fmt.Sprint("p", i), Status: "available"}
+	}
+	return out
 }
 
 func TestErrors(t *testing.T) {

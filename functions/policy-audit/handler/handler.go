@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -51,7 +50,7 @@ func Build(cfg aws.Config, getenv func(string) string, log *slog.Logger) (func(c
 	cbrSecretID := getenv("HUAWEI_CBR_SECRET_ID")
 	sm := &secrets.Cached{Store: &secrets.SecretsManager{Client: awsenv.SecretsManager(cfg)}, TTL: 5 * time.Minute}
 	hc := acronis.NewHTTPClient(acronis.HTTPOptions{})
-	cbrHTTP := &http.Client{Transport: httpretry.NewTransport(nil, httpretry.Policy{})}
+	cbrHTTP := huaweicbr.NewHTTPClient(httpretry.NewTransport(huaweicbr.NewTransport(huaweicbr.DefaultTimeouts), httpretry.Policy{}), huaweicbr.DefaultTimeouts)
 	return func(ctx context.Context, raw json.RawMessage) (audit.Result, error) {
 		req, err := audit.ParseRequest(raw)
 		if err != nil {

@@ -2,12 +2,60 @@
 // the audit uses. It verifies AK/SK signatures (or an X-Auth-Token), serves
 // the documented shapes with offset paging, answers errors in the
 // {"error_code","error_msg"} envelope, and injects latency, 429 (APIG.0308),
-// 5xx and dropped connections.
+// 5xx and dropped connections. Its types are its own, not the client's, so
+// that it answers what Huawei documents and not what the client assumes.
 //
-// Error codes: APIG.0301 (authentication) and APIG.0308 (throttling) are the
-// API gateway's documented codes; the BackupService codes for a missing
-// policy and for invalid parameters are the simulator's stand-ins (our notes
-// do not record CBR's exact ones); clients must not depend on them.
+// Field names it answers, per object, and their source. "Docs" is Huawei's
+// CBR API reference page; "SDK" the official Go SDK
+// (github.com/huaweicloud/huaweicloud-sdk-go-v3 v0.1.207,
+// services/cbr/v1/model); /work/shared/API-NOTES.md records both.
+//
+//   - Policy (GET /v3/{project_id}/policies as {policies, count};
+//     GET /v3/{project_id}/policies/{policy_id} as {policy}): id, name,
+//     enabled, operation_type, operation_definition, trigger,
+//     associated_vaults, policy_type. Docs "Querying a Single Policy"
+//     (Table 4 Policy; seeds/huawei-cbr-show-policy.txt); SDK model.Policy,
+//     model.ListPoliciesResponse (policies, count).
+//   - Operation definition (operation_definition and
+//     policy_operation_definition): day_backups, max_backups, month_backups,
+//     retention_duration_days, timezone, week_backups, year_backups. Docs
+//     Table 5 PolicyoODCreate; SDK model.PolicyoOdCreate.
+//   - Trigger of a policy (trigger): id, name, type, properties{pattern,
+//     start_time}. Docs Tables 6-7 PolicyTriggerResp,
+//     PolicyTriggerPropertiesResp (the example answer carries pattern); SDK
+//     model.PolicyTriggerResp, model.PolicyTriggerPropertiesResp.
+//   - Associated vault: vault_id, destination_vault_id. Docs Table 8
+//     PolicyAssociateVault; SDK model.PolicyAssociateVault.
+//   - Organization policy (GET /v3/{project_id}/organization-policies as
+//     {policies, count, limit, offset}; .../organization-policies/{id} as
+//     {policy}): id, name, operation_type, domain_id, domain_name,
+//     policy_name, policy_enabled, policy_operation_definition,
+//     policy_trigger{properties{pattern}}, status, effective_scope. SDK
+//     model.OrganizationPolicy, model.PolicyTriggerReq,
+//     model.PolicyTriggerPropertiesReq, model.ListOrganizationPoliciesResponse,
+//     model.ShowOrganizationPolicyResponse; API-NOTES.md "Huawei Cloud CBR".
+//   - Delivery status (GET .../organization-policies/{id}/policy-detail as
+//     {policies, count, limit, offset}): policy_id, domain_id, project_id,
+//     status, error_msg. Docs "Querying Organizational Policy Delivery Info"
+//     (Tables 3-4 and the example answer, which carries error_msg;
+//     seeds/huawei-cbr-organization-policy-detail.txt); SDK
+//     model.OrganizationPolicyStatus (which lacks error_msg).
+//   - Error: error_code, error_msg. API-NOTES.md "Errors".
+//
+// Paging as API-NOTES.md has it: "Offset-paged lists answer count (the
+// total), limit (what the server used: it may be lower than asked, up to
+// 1000) and offset." Config.MaxLimit sets the server's own cap. The
+// policy-detail path "has no documented limit/offset parameters": the
+// simulator ignores them and answers the first Config.DetailPage members
+// with offset 0, as the docs example does.
+//
+// What it rejects: an unknown path or method 404 APIG.0101 (the API
+// gateway's "API does not exist"); a bad signature, stale X-Sdk-Date or
+// unknown token 401 APIG.0301; another project 403 APIG.0302; an
+// operation_type other than backup or replication, or limit outside 1..1000,
+// or a negative offset, 400; an unknown policy 404. The BackupService codes
+// for the last two are the simulator's stand-ins (our notes do not record
+// CBR's exact ones); clients must not depend on them.
 package cbrtest
 
 import (
@@ -25,6 +73,80 @@ import (
 
 	"github.com/acp-serverless/acp-serverless/shared/huaweicbr"
 )
+
+// Policy is a policy as the API answers it.
+type Policy struct {
+	ID                  string              `json:"id"`
+	Name                string              `json:"name"`
+	Enabled             bool                `json:"enabled"`
+	OperationType       string              `json:"operation_type"`
+	OperationDefinition OperationDefinition `json:"operation_definition"`
+	Trigger             Trigger             `json:"trigger"`
+	AssociatedVaults    []AssociatedVault   `json:"associated_vaults"`
+	PolicyType          string              `json:"policy_type,omitempty"`
+}
+
+// OperationDefinition is PolicyoODCreate: retention. Nil fields are absent.
+type OperationDefinition struct {
+	DayBackups            *int   `json:"day_backups,omitempty"`
+	MaxBackups            *int   `json:"max_backups,omitempty"`
+	MonthBackups          *int   `json:"month_backups,omitempty"`
+	RetentionDurationDays *int   `json:"retention_duration_days,omitempty"`
+	Timezone              string `json:"timezone,omitempty"`
+	WeekBackups           *int   `json:"week_backups,omitempty"`
+	YearBackups           *int   `json:"year_backups,omitempty"`
+}
+
+// Trigger is PolicyTriggerResp.
+type Trigger struct {
+	ID         string            `json:"id"`
+	Name       string            `json:"name,omitempty"`
+	Type       string            `json:"type,omitempty"`
+	Properties TriggerProperties `json:"properties"`
+}
+
+// TriggerProperties is PolicyTriggerPropertiesResp.
+type TriggerProperties struct {
+	Pattern   []string `json:"pattern"`
+	StartTime string   `json:"start_time,omitempty"`
+}
+
+// AssociatedVault is PolicyAssociateVault.
+type AssociatedVault struct {
+	VaultID            string `json:"vault_id"`
+	DestinationVaultID string `json:"destination_vault_id,omitempty"`
+}
+
+// OrganizationPolicy is an organization policy as the API answers it.
+type OrganizationPolicy struct {
+	ID                        string              `json:"id"`
+	Name                      string              `json:"name"`
+	OperationType             string              `json:"operation_type"`
+	DomainID                  string              `json:"domain_id"`
+	DomainName                string              `json:"domain_name,omitempty"`
+	PolicyName                string              `json:"policy_name"`
+	PolicyEnabled             bool                `json:"policy_enabled"`
+	PolicyOperationDefinition OperationDefinition `json:"policy_operation_definition"`
+	PolicyTrigger             OrgTrigger          `json:"policy_trigger"`
+	Status                    string              `json:"status"`
+	EffectiveScope            string              `json:"effective_scope,omitempty"`
+}
+
+// OrgTrigger is PolicyTriggerReq: only properties{pattern}.
+type OrgTrigger struct {
+	Properties struct {
+		Pattern []string `json:"pattern"`
+	} `json:"properties"`
+}
+
+// MemberStatus is OrganizationPolicyStatus, with the docs example's error_msg.
+type MemberStatus struct {
+	PolicyID  string  `json:"policy_id"`
+	DomainID  string  `json:"domain_id"`
+	ProjectID string  `json:"project_id"`
+	Status    string  `json:"status"`
+	ErrorMsg  *string `json:"error_msg"`
+}
 
 // Faults are injected before a request is served. Rates are in [0,1].
 type Faults struct {
@@ -44,6 +166,12 @@ type Config struct {
 	Seed      int64
 	Faults    Faults
 	Now       func() time.Time
+	// MaxLimit is the largest page the server uses on offset-paged lists,
+	// whatever the limit asked (default 1000, the documented maximum).
+	MaxLimit int
+	// DetailPage is how many members policy-detail answers, from the first,
+	// whatever limit/offset say (default 1000, as the docs example's limit).
+	DetailPage int
 }
 
 // Request is one request-log entry.
@@ -59,9 +187,9 @@ type Server struct {
 	mu       sync.Mutex
 	rng      *rand.Rand
 	faults   Faults
-	policies map[string]huaweicbr.Policy
-	orgs     map[string]huaweicbr.OrganizationPolicy
-	members  map[string][]huaweicbr.MemberStatus
+	policies map[string]Policy
+	orgs     map[string]OrganizationPolicy
+	members  map[string][]MemberStatus
 	logMu    sync.Mutex
 	log      []Request
 	hs       *httptest.Server
@@ -84,8 +212,14 @@ func New(cfg Config) *Server {
 	if cfg.Faults.RetryAfter <= 0 {
 		cfg.Faults.RetryAfter = 1
 	}
+	if cfg.MaxLimit <= 0 || cfg.MaxLimit > 1000 {
+		cfg.MaxLimit = 1000
+	}
+	if cfg.DetailPage <= 0 {
+		cfg.DetailPage = 1000
+	}
 	return &Server{cfg: cfg, rng: rand.New(rand.NewPCG(uint64(cfg.Seed), 0xcb5)), faults: cfg.Faults,
-		policies: map[string]huaweicbr.Policy{}, orgs: map[string]huaweicbr.OrganizationPolicy{}, members: map[string][]huaweicbr.MemberStatus{}}
+		policies: map[string]Policy{}, orgs: map[string]OrganizationPolicy{}, members: map[string][]MemberStatus{}}
 }
 
 // NewServer starts a simulator for a test.
@@ -133,7 +267,7 @@ func (s *Server) Requests() []Request {
 }
 
 // AddPolicy stores a policy (an id is made if empty) and returns its id.
-func (s *Server) AddPolicy(p huaweicbr.Policy) string {
+func (s *Server) AddPolicy(p Policy) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if p.ID == "" {
@@ -144,7 +278,7 @@ func (s *Server) AddPolicy(p huaweicbr.Policy) string {
 }
 
 // AddOrganizationPolicy stores an organization policy and its members' delivery states.
-func (s *Server) AddOrganizationPolicy(p huaweicbr.OrganizationPolicy, members []huaweicbr.MemberStatus) string {
+func (s *Server) AddOrganizationPolicy(p OrganizationPolicy, members []MemberStatus) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if p.ID == "" {
@@ -187,38 +321,44 @@ func (s *Server) Populate(seed int64, nPolicies, nOrgPolicies int) {
 		if i%5 == 4 {
 			op = "replication"
 		}
-		p := huaweicbr.Policy{
-			Name: fmt.Sprintf("policy-%03d", i), Enabled: r.IntN(6) != 0, OperationType: op,
-			OperationDefinition: huaweicbr.OperationDefinition{RetentionDurationDays: retention[r.IntN(len(retention))], Timezone: "UTC+08:00"},
+		p := Policy{
+			Name: fmt.Sprintf("policy-%03d", i), Enabled: r.IntN(6) != 0, OperationType: op, PolicyType: "custom_policy",
+			OperationDefinition: OperationDefinition{RetentionDurationDays: retention[r.IntN(len(retention))], Timezone: "UTC+08:00"},
+			Trigger: Trigger{Type: "time", Name: "default", Properties: TriggerProperties{
+				Pattern: patterns[r.IntN(len(patterns))], StartTime: "2024-05-08 06:57:05"}},
+			AssociatedVaults: []AssociatedVault{},
 		}
-		p.Trigger.Type, p.Trigger.Name = "time", "default"
-		p.Trigger.Properties.Pattern = patterns[r.IntN(len(patterns))]
-		p.Trigger.Properties.StartTime = "2024-05-08 06:57:05"
 		s.mu.Lock()
 		p.ID, p.Trigger.ID = s.uuid(), s.uuid()
 		s.policies[p.ID] = p
 		s.mu.Unlock()
 	}
-	states := []string{"available", "available", "available", "syncing", "error"}
 	for i := range nOrgPolicies {
-		op := []string{"backup", "replication"}[i%2]
-		p := huaweicbr.OrganizationPolicy{Name: fmt.Sprintf("org-policy-%03d", i), OperationType: op, EffectiveScope: "All_ACCOUNTS"}
-		p.OperationDefinition.RetentionDurationDays = retention[r.IntN(len(retention))]
-		p.Trigger.Type = "time"
-		p.Trigger.Properties.Pattern = patterns[r.IntN(len(patterns))]
-		var members []huaweicbr.MemberStatus
-		for m := range 1 + r.IntN(4) {
-			st := states[r.IntN(len(states))]
-			ms := huaweicbr.MemberStatus{DomainID: fmt.Sprintf("domain%02d", m), DomainName: fmt.Sprintf("member-%02d", m),
-				ProjectID: fmt.Sprintf("project%02d%03d", m, i), ProjectName: "ap-southeast-1", Status: st}
-			if st == "error" {
-				msg := "The number of policies exceeds the upper limit in the member account."
-				ms.ErrorMsg = &msg
-			}
-			members = append(members, ms)
-		}
-		s.AddOrganizationPolicy(p, members)
+		s.AddOrganizationPolicy(randomOrgPolicy(r, i, patterns, retention), randomMembers(r, i))
 	}
+}
+
+func randomOrgPolicy(r *rand.Rand, i int, patterns [][]string, retention []*int) OrganizationPolicy {
+	p := OrganizationPolicy{Name: fmt.Sprintf("org-policy-%03d", i), PolicyName: fmt.Sprintf("org-policy-%03d", i),
+		OperationType: []string{"backup", "replication"}[i%2], DomainID: "0ab4d110dc00d5ba0f5ac0103d5ebf60", DomainName: "org-admin",
+		PolicyEnabled: r.IntN(6) != 0, Status: "available", EffectiveScope: "All_ACCOUNTS"}
+	p.PolicyOperationDefinition.RetentionDurationDays = retention[r.IntN(len(retention))]
+	p.PolicyTrigger.Properties.Pattern = patterns[r.IntN(len(patterns))]
+	return p
+}
+
+func randomMembers(r *rand.Rand, i int) []MemberStatus {
+	states := []string{"available", "available", "available", "syncing", "error"}
+	var members []MemberStatus
+	for m := range 1 + r.IntN(4) {
+		ms := MemberStatus{DomainID: fmt.Sprintf("domain%02d", m), ProjectID: fmt.Sprintf("project%02d%03d", m, i), Status: states[r.IntN(len(states))]}
+		if ms.Status == "error" {
+			msg := "The number of policies exceeds the upper limit in the member account."
+			ms.ErrorMsg = &msg
+		}
+		members = append(members, ms)
+	}
+	return members
 }
 
 // WriteError writes the CBR error envelope.
@@ -252,6 +392,11 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v3/{project}/organization-policies", s.listOrgPolicies)
 	mux.HandleFunc("GET /v3/{project}/organization-policies/{id}", s.showOrgPolicy)
 	mux.HandleFunc("GET /v3/{project}/organization-policies/{id}/policy-detail", s.orgPolicyDetail)
+	// Anything else, other methods on these paths included (the simulator
+	// serves reads only): the gateway's "API does not exist".
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		WriteError(w, http.StatusNotFound, "APIG.0101", "The API does not exist or has not been published in the environment")
+	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &recorder{ResponseWriter: w}
 		defer func() {
@@ -267,7 +412,7 @@ func (s *Server) Handler() http.Handler {
 			WriteError(rec, http.StatusUnauthorized, "APIG.0301", "Incorrect IAM authentication information: "+err.Error())
 			return
 		}
-		if parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/v3/"), "/"); parts[0] != s.cfg.ProjectID {
+		if parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/v3/"), "/"); strings.HasPrefix(r.URL.Path, "/v3/") && parts[0] != s.cfg.ProjectID {
 			WriteError(rec, http.StatusForbidden, "APIG.0302", "The project does not match the credentials")
 			return
 		}
@@ -326,8 +471,9 @@ func (s *Server) fault(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
-// paging validates limit (1..1000, default 1000) and offset (>= 0).
-func paging(w http.ResponseWriter, r *http.Request) (limit, offset int, ok bool) {
+// paging validates limit (1..1000, default 1000) and offset (>= 0) and
+// caps limit at the server's own maximum.
+func (s *Server) paging(w http.ResponseWriter, r *http.Request) (limit, offset int, ok bool) {
 	limit, offset = 1000, 0
 	q := r.URL.Query()
 	if v := q.Get("limit"); v != "" {
@@ -346,7 +492,7 @@ func paging(w http.ResponseWriter, r *http.Request) (limit, offset int, ok bool)
 		}
 		offset = n
 	}
-	return limit, offset, true
+	return min(limit, s.cfg.MaxLimit), offset, true
 }
 
 func opType(w http.ResponseWriter, v string, required bool) bool {
@@ -363,7 +509,7 @@ func (s *Server) listPolicies(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	out := make([]huaweicbr.Policy, 0, len(s.policies))
+	out := make([]Policy, 0, len(s.policies))
 	for _, p := range s.policies {
 		if op == "" || p.OperationType == op {
 			out = append(out, p)
@@ -371,7 +517,7 @@ func (s *Server) listPolicies(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	writeJSON(w, http.StatusOK, map[string]any{"policies": out})
+	writeJSON(w, http.StatusOK, map[string]any{"policies": out, "count": len(out)})
 }
 
 func (s *Server) showPolicy(w http.ResponseWriter, r *http.Request) {
@@ -390,12 +536,12 @@ func (s *Server) listOrgPolicies(w http.ResponseWriter, r *http.Request) {
 	if !opType(w, op, true) {
 		return
 	}
-	limit, offset, ok := paging(w, r)
+	limit, offset, ok := s.paging(w, r)
 	if !ok {
 		return
 	}
 	s.mu.Lock()
-	var all []huaweicbr.OrganizationPolicy
+	var all []OrganizationPolicy
 	for _, p := range s.orgs {
 		if p.OperationType == op {
 			all = append(all, p)
@@ -418,20 +564,17 @@ func (s *Server) showOrgPolicy(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"policy": p})
 }
 
+// orgPolicyDetail ignores limit and offset: the API documents neither.
 func (s *Server) orgPolicyDetail(w http.ResponseWriter, r *http.Request) {
-	limit, offset, ok := paging(w, r)
-	if !ok {
-		return
-	}
 	s.mu.Lock()
 	_, exists := s.orgs[r.PathValue("id")]
-	members := append([]huaweicbr.MemberStatus(nil), s.members[r.PathValue("id")]...)
+	members := append([]MemberStatus(nil), s.members[r.PathValue("id")]...)
 	s.mu.Unlock()
 	if !exists {
 		WriteError(w, http.StatusNotFound, "BackupService.6201", "The organization policy does not exist")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"policies": window(members, offset, limit), "count": len(members), "limit": limit, "offset": offset})
+	writeJSON(w, http.StatusOK, map[string]any{"policies": window(members, 0, s.cfg.DetailPage), "count": len(members), "limit": s.cfg.DetailPage, "offset": 0})
 }
 
 func window[T any](all []T, offset, limit int) []T {
