@@ -301,7 +301,7 @@ func (r *run) ensureUser(ctx context.Context, tenantID, login, email, first, las
 			return fmt.Errorf("list users: %w", err)
 		}
 		for _, u := range users {
-			if strings.EqualFold(u.Login, login) {
+			if u.TenantID == tenantID && sameLogin(u.Login, login) {
 				id = u.ID // created before a crash, not recorded: adopt it
 			}
 		}
@@ -330,7 +330,7 @@ func (r *run) ensureUser(ctx context.Context, tenantID, login, email, first, las
 		}
 	}
 	if !r.st.Steps["role:"+login+":"+role] {
-		if err := r.p.API.SetRole(ctx, id, tenantID, role); err != nil {
+		if _, err := r.p.API.AddRole(ctx, id, tenantID, role, time.Now()); err != nil {
 			return fmt.Errorf("user %s: %w", login, err)
 		}
 		r.st.Steps["role:"+login+":"+role] = true
@@ -520,4 +520,25 @@ func randHex() string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// sameLogin compares logins as the platform does: ASCII letters fold, nothing
+// else does (strings.EqualFold would match the Kelvin sign to "k").
+func sameLogin(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }

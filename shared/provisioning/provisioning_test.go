@@ -401,3 +401,30 @@ func TestIntakeQueueFailure(t *testing.T) {
 type memQueue struct{ n int }
 
 func (q *memQueue) Enqueue(context.Context, string, []byte) error { q.n++; return nil }
+
+// A user of another customer with the admin's login (any case) is neither
+// adopted nor touched: GET /users?tenant_id= does not filter on the
+// platform ("Not used otherwise"), so only the tenant's own users may match.
+func TestForeignUserSameLoginUntouched(t *testing.T) {
+	for _, login := range []string{"acme-admin", "ACME-Admin"} {
+		t.Run(login, func(t *testing.T) {
+			e := setup(t, provisioning.Config{}, nil)
+			other := e.sim.AddTenant(acronistest.TenantSpec{Name: "Other Co", Kind: "customer", ParentID: e.parent})
+			e.sim.AddUser(other, login, "company_admin")
+			before := e.sim.UserPolicies(login)
+			res, err := e.p.Handle(context.Background(), event(t, created))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.TakenLogins) != 1 || !strings.EqualFold(res.TakenLogins[0], "acme-admin") {
+				t.Fatalf("taken logins %v, want acme-admin reported", res.TakenLogins)
+			}
+			if e.sim.ActivationEmails(login) != 0 || fmt.Sprint(e.sim.UserPolicies(login)) != fmt.Sprint(before) {
+				t.Fatalf("foreign user touched: %d e-mails, policies %v (were %v)", e.sim.ActivationEmails(login), e.sim.UserPolicies(login), before)
+			}
+			if len(e.sim.UsersOf(res.TenantID)) != 0 {
+				t.Fatalf("users %v in the new tenant", e.sim.UsersOf(res.TenantID))
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package acronistest
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,12 +26,13 @@ var offeringCatalog = map[string][]map[string]any{
 }
 
 type simUser struct {
-	ID, TenantID, Login string
-	Version             int64
-	Contact             map[string]any
-	Activations         int
-	Roles               []any
-	Created             time.Time
+	ID, TenantID, Login       string
+	ContactID, PersonalTenant string
+	Version                   int64
+	Contact                   map[string]any
+	Activations               int
+	Policies                  []map[string]any
+	Created                   time.Time
 }
 
 type psaCustomer struct {
@@ -43,7 +45,8 @@ type provState struct {
 	offering map[string][]map[string]any // tenant -> enabled items
 	pricing  map[string]map[string]any   // tenant -> pricing
 	users    map[string]*simUser         // by id
-	logins   map[string]string           // lower login -> user id
+	order    []string                    // user ids in creation order (stable pages)
+	logins   map[string]string           // ASCII-folded login -> user id
 	psa      []*psaCustomer
 }
 
@@ -55,12 +58,16 @@ func (s *Server) prov() *provState {
 	return s.provSt
 }
 
+func (s *Server) userByLoginLocked(login string) *simUser {
+	p := s.prov()
+	return p.users[p.logins[loginKey(login)]]
+}
+
 // ActivationEmails is how many activation e-mails went to a login (tests).
 func (s *Server) ActivationEmails(login string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.prov()
-	if u := p.users[p.logins[strings.ToLower(login)]]; u != nil {
+	if u := s.userByLoginLocked(login); u != nil {
 		return u.Activations
 	}
 	return 0
@@ -80,29 +87,49 @@ func (s *Server) UsersOf(tenantID string) []string {
 	return out
 }
 
-// UserRoles lists the role ids assigned to a login (tests).
+// UserRoles lists a login's access policies as "role@tenant" (tests).
 func (s *Server) UserRoles(login string) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.prov()
 	var out []string
-	if u := p.users[p.logins[strings.ToLower(login)]]; u != nil {
-		for _, r := range u.Roles {
-			if m, ok := r.(map[string]any); ok {
-				out = append(out, fmt.Sprint(m["role_id"]))
-			}
+	if u := s.userByLoginLocked(login); u != nil {
+		for _, p := range u.Policies {
+			out = append(out, fmt.Sprint(p["role_id"]))
 		}
 	}
 	return out
 }
 
-// TakeLogin registers a login in another tenant (a taken login).
-func (s *Server) TakeLogin(login string) {
+// UserPolicies returns a copy of a login's access policies (tests).
+func (s *Server) UserPolicies(login string) []map[string]any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.prov()
-	u := &simUser{ID: newUUID(s.rng), TenantID: s.rootID, Login: login, Version: 1}
-	p.users[u.ID], p.logins[strings.ToLower(login)] = u, u.ID
+	var out []map[string]any
+	if u := s.userByLoginLocked(login); u != nil {
+		for _, p := range u.Policies {
+			out = append(out, clone(p))
+		}
+	}
+	return out
+}
+
+// TakeLogin registers a login in the root tenant (a taken login).
+func (s *Server) TakeLogin(login string) {
+	s.AddUser(s.RootTenantID(), login, "")
+}
+
+// AddUser adds a user to a tenant through the back door, with one access
+// policy of role in that tenant when role is not empty; it returns the id.
+func (s *Server) AddUser(tenantID, login, role string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.addUserLocked(tenantID, login, map[string]any{"email": loginKey(login) + "@example.com"})
+	if role != "" {
+		now := stamp(s.cfg.Now())
+		u.Policies = []map[string]any{{"id": newUUID(s.rng), "version": 3, "created_at": now, "updated_at": now, "deleted_at": nil,
+			"trustee_id": u.ID, "trustee_type": "user", "issuer_id": s.rootID, "tenant_id": tenantID, "role_id": role}}
+	}
+	return u.ID
 }
 
 // TenantOfferingItems lists the offering item names enabled for a tenant (tests).
@@ -149,6 +176,8 @@ func (s *Server) routesProvisioning() {
 	s.route("PUT /api/2/tenants/{id}/edition", s.handleEditionSwitch)
 	s.route("GET /api/2/users/check_login", s.handleCheckLogin)
 	s.route("GET /api/2/users", s.handleListUsers)
+	s.route("GET /api/2/tenants/{id}/users", s.handleTenantUsers)
+	s.route("GET /api/2/users/{id}/access_policies", s.handleGetAccessPolicies)
 	s.route("POST /api/2/users", s.handleCreateUser)
 	s.route("POST /api/2/users/{id}/send-activation-email", s.handleActivation)
 	s.route("PUT /api/2/users/{id}/access_policies", s.handleAccessPolicies)
@@ -390,6 +419,19 @@ func hasInfra(items []map[string]any) bool {
 	return false
 }
 
+// loginKey folds a login the way the platform compares logins: ASCII
+// letters only. strings.ToLower would fold the Kelvin sign (U+212A) to "k"
+// and make "\u212Aate" collide with "kate"; such logins are invalid anyway.
+func loginKey(l string) string {
+	b := []byte(l)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
 func (s *Server) handleCheckLogin(w http.ResponseWriter, r *http.Request, _ tokenInfo) {
 	login := r.URL.Query().Get("username")
 	if login == "" {
@@ -401,7 +443,7 @@ func (s *Server) handleCheckLogin(w http.ResponseWriter, r *http.Request, _ toke
 		return
 	}
 	s.mu.Lock()
-	_, taken := s.prov().logins[strings.ToLower(login)]
+	_, taken := s.prov().logins[loginKey(login)]
 	s.mu.Unlock()
 	if taken {
 		WriteError(w, http.StatusConflict, "Conflict", "Login is already taken", "")
@@ -422,31 +464,141 @@ func validLogin(l string) bool {
 	return true
 }
 
+// userJSON is the spec's full user (lod=full, the default).
 func (s *Server) userJSON(u *simUser) map[string]any {
-	return map[string]any{"id": u.ID, "version": u.Version, "tenant_id": u.TenantID, "login": u.Login, "contact": u.Contact,
+	contact := map[string]any{"id": u.ContactID, "created_at": stamp(u.Created), "updated_at": stamp(u.Created), "types": []any{}}
+	for k, v := range u.Contact {
+		contact[k] = v
+	}
+	return map[string]any{"id": u.ID, "version": u.Version, "tenant_id": u.TenantID, "login": u.Login, "contact": contact,
 		"activated": u.Activations > 0, "enabled": true, "created_at": stamp(u.Created), "updated_at": stamp(u.Created),
-		"deleted_at": nil, "language": "en", "business_types": []any{}, "notifications": []any{}}
+		"deleted_at": nil, "language": "en", "business_types": []any{}, "notifications": []any{},
+		"access_policies": []any{}, "origin_id": nil, "origin_external_id": nil, "disable_after": nil,
+		"personal_tenant_id": u.PersonalTenant}
+}
+
+// usersQuery reads FetchUsersBatch's filters as the document states them:
+// "uuids ... Maximum of 100 UUIDs. Is mutually exclusive with
+// subtree_root_tenant_id, external_ids and tenant_id"; "external_ids ... Is
+// mutually exclusive with subtree_root_tenant_id and uuids";
+// "subtree_root_tenant_id ... Is mutually exclusive with uuids and tenant_id";
+// tenant_id: "Required when searching the users by external_id. Not used
+// otherwise." It returns the filter name and values ("" = none).
+func usersQuery(q url.Values) (filter string, values []string, msg string) {
+	n := 0
+	for _, f := range []string{"uuids", "subtree_root_tenant_id", "external_ids"} {
+		if q.Has(f) {
+			filter, values = f, strings.Split(q.Get(f), ",")
+			n++
+		}
+	}
+	switch {
+	case n > 1:
+		return "", nil, "uuids, subtree_root_tenant_id and external_ids are mutually exclusive"
+	case q.Has("tenant_id") && (filter == "uuids" || filter == "subtree_root_tenant_id"):
+		return "", nil, "tenant_id is mutually exclusive with " + filter
+	case filter == "external_ids" && !q.Has("tenant_id"):
+		return "", nil, "tenant_id is required when searching the users by external_id"
+	case q.Has("tenant_id") && !isUUID(q.Get("tenant_id")):
+		return "", nil, "tenant_id must be a UUID"
+	case len(values) > 100 && filter != "subtree_root_tenant_id":
+		return "", nil, filter + ": maximum of 100 UUIDs"
+	}
+	if filter == "uuids" || filter == "subtree_root_tenant_id" {
+		for _, id := range values {
+			if !isUUID(id) {
+				return "", nil, filter + ": not a UUID: " + id
+			}
+		}
+	}
+	return filter, values, ""
+}
+
+// usersMatchingLocked lists the users a filter selects among those the
+// caller may see. With no filter (tenant_id alone is "not used") that is
+// every user in the caller's subtree: on the platform ?tenant_id=X does not
+// narrow the list to X's users.
+func (s *Server) usersMatchingLocked(filter string, values []string, scope string) []*simUser {
+	p := s.prov()
+	var out []*simUser
+	for _, id := range p.order {
+		u := p.users[id]
+		if !s.inSubtreeLocked(u.TenantID, scope) {
+			continue
+		}
+		switch filter {
+		case "uuids":
+			if !slices.Contains(values, u.ID) {
+				continue
+			}
+		case "subtree_root_tenant_id":
+			if !s.inSubtreeLocked(u.TenantID, values[0]) {
+				continue
+			}
+		case "external_ids":
+			continue // no simulated user comes from an external identity provider
+		}
+		out = append(out, u)
+	}
+	return out
 }
 
 func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, auth tokenInfo) {
-	tid := r.URL.Query().Get("tenant_id")
-	if !isUUID(tid) {
-		WriteError(w, http.StatusBadRequest, "BadRequest", "tenant_id is required and must be a UUID", "")
+	q := r.URL.Query()
+	limit, err := ParseLimit(q.Get("limit"), 2000)
+	if err != nil {
+		WriteError(w, http.StatusBadRequest, "BadRequest", err.Error(), "")
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.inSubtreeLocked(tid, auth.tenantID) {
-		WriteError(w, http.StatusForbidden, "Forbidden", "Access to the tenant is denied", "")
-		return
-	}
-	items := []any{}
-	for _, u := range s.prov().users {
-		if u.TenantID == tid {
-			items = append(items, s.userJSON(u))
+	var c cursor
+	if after := q.Get("after"); after != "" {
+		// "The cursor encodes all the filtering and sorting arguments."
+		if c, err = decodeCursor(after); err != nil {
+			WriteError(w, http.StatusBadRequest, "BadRequest", "invalid value of after", "")
+			return
+		}
+	} else {
+		var msg string
+		if c.Filter, c.Value, msg = usersQuery(q); msg != "" {
+			WriteError(w, http.StatusBadRequest, "BadRequest", msg, "")
+			return
 		}
 	}
-	WriteJSON(w, http.StatusOK, map[string]any{"timestamp": stamp(s.cfg.Now()), "items": items, "paging": map[string]any{"cursors": map[string]any{}}})
+	s.mu.Lock()
+	all := s.usersMatchingLocked(c.Filter, c.Value, auth.tenantID)
+	end := min(c.Offset+min(limit, s.cfg.PageCap), len(all))
+	items := make([]any, 0, max(end-c.Offset, 0))
+	for _, u := range all[min(c.Offset, len(all)):end] {
+		items = append(items, s.userJSON(u))
+	}
+	s.mu.Unlock()
+	cursors := map[string]any{}
+	if end < len(all) {
+		next := c
+		next.Offset = end
+		cursors["after"] = encodeCursor(next)
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"timestamp": stamp(s.cfg.Now()), "items": items, "paging": map[string]any{"cursors": cursors}})
+}
+
+// handleTenantUsers is FetchTenantUsers: "a list of UUIDs of the tenant's
+// users" (include_grand_children adds the users of nested units).
+func (s *Server) handleTenantUsers(w http.ResponseWriter, r *http.Request, auth tokenInfo) {
+	deep := r.URL.Query().Get("include_grand_children") == "true"
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.lookup(w, r, auth)
+	if !ok {
+		return
+	}
+	p := s.prov()
+	ids := []string{}
+	for _, id := range p.order {
+		if u := p.users[id]; u.TenantID == t.ID || deep && s.inSubtreeLocked(u.TenantID, t.ID) {
+			ids = append(ids, id)
+		}
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"items": ids})
 }
 
 func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request, auth tokenInfo) {
@@ -477,14 +629,22 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request, auth t
 		WriteError(w, http.StatusForbidden, "Forbidden", "Access to the tenant is denied", "")
 		return
 	}
-	p := s.prov()
-	if _, taken := p.logins[strings.ToLower(body.Login)]; taken {
+	if _, taken := s.prov().logins[loginKey(body.Login)]; taken {
+		// Logins are unique platform-wide, compared ASCII case-insensitively.
 		WriteError(w, http.StatusConflict, "Conflict", "Login is already taken", "")
 		return
 	}
-	u := &simUser{ID: newUUID(s.rng), TenantID: body.TenantID, Login: body.Login, Version: 1, Contact: body.Contact, Created: s.cfg.Now()}
-	p.users[u.ID], p.logins[strings.ToLower(u.Login)] = u, u.ID
+	u := s.addUserLocked(body.TenantID, body.Login, body.Contact)
 	WriteJSON(w, http.StatusOK, s.userJSON(u))
+}
+
+func (s *Server) addUserLocked(tenantID, login string, contact map[string]any) *simUser {
+	p := s.prov()
+	u := &simUser{ID: newUUID(s.rng), TenantID: tenantID, Login: login, Version: 1, Contact: contact, Created: s.cfg.Now(),
+		ContactID: newUUID(s.rng), PersonalTenant: newUUID(s.rng)}
+	p.users[u.ID], p.logins[loginKey(login)] = u, u.ID
+	p.order = append(p.order, u.ID)
+	return u
 }
 
 func (s *Server) lookupUser(w http.ResponseWriter, r *http.Request, auth tokenInfo) (*simUser, bool) {
@@ -509,14 +669,67 @@ func (s *Server) handleActivation(w http.ResponseWriter, r *http.Request, auth t
 	}
 }
 
+// userRoles is the document's userRole enum. There is no backup_admin.
+var userRoles = []string{"root_admin", "partner_admin", "company_admin", "unit_admin", "readonly_admin", "protection_admin",
+	"protection_ro_admin", "restore_operator", "backup_user", "sync_share_admin", "sync_share_user", "sync_share_guest",
+	"pds_operator", "pds_support", "notary_admin", "notary_user", "hci_admin", "omnivoice_admin", "omnivoice_user",
+	"greathorn_admin", "greathorn_user", "greathorn_analyst", "greathorn_client_manager"}
+
+func (s *Server) handleGetAccessPolicies(w http.ResponseWriter, r *http.Request, auth tokenInfo) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u, ok := s.lookupUser(w, r, auth); ok {
+		WriteJSON(w, http.StatusOK, map[string]any{"timestamp": stamp(s.cfg.Now()), "items": orEmpty(u.Policies)})
+	}
+}
+
+const zeroUUID = "00000000-0000-0000-0000-000000000000"
+
+// checkPolicyLocked validates one item of an access policy PUT; "" = fine.
+// An item naming an existing policy must carry its current version.
+func (s *Server) checkPolicyLocked(u *simUser, it map[string]any, scope string) (status int, code, msg string) {
+	role, _ := it["role_id"].(string)
+	tenantID, _ := it["tenant_id"].(string)
+	switch {
+	case !slices.Contains(userRoles, role):
+		return http.StatusBadRequest, "BadRequest", "role_id: " + role + " is not a userRole"
+	case it["trustee_id"] != u.ID || it["trustee_type"] != "user":
+		return http.StatusBadRequest, "BadRequest", "trustee_id must be the user and trustee_type user"
+	case !isUUID(tenantID) || !s.inSubtreeLocked(tenantID, scope):
+		return http.StatusForbidden, "Forbidden", "tenant_id outside the caller's scope"
+	}
+	if id, _ := it["id"].(string); id != zeroUUID {
+		cur := findPolicy(u.Policies, id)
+		if cur == nil {
+			return http.StatusNotFound, "NotFound", "access policy " + id + " not found"
+		}
+		if fmt.Sprint(cur["version"]) != fmt.Sprint(it["version"]) {
+			return http.StatusConflict, "1001", "Version mismatch"
+		}
+	}
+	return 0, "", ""
+}
+
+func findPolicy(list []map[string]any, id string) map[string]any {
+	for _, p := range list {
+		if p["id"] == id {
+			return p
+		}
+	}
+	return nil
+}
+
+// handleAccessPolicies is UpdateUserAccessPolicies: it "rewrites user's
+// access policies": every policy not in the body is gone afterwards.
 func (s *Server) handleAccessPolicies(w http.ResponseWriter, r *http.Request, auth tokenInfo) {
 	var body struct {
-		Items []map[string]any `json:"items"`
+		Timestamp string           `json:"timestamp"`
+		Items     []map[string]any `json:"items"`
+		Paging    map[string]any   `json:"paging"`
 	}
 	if !DecodeBody(w, r, &body) {
 		return
 	}
-	roles := []string{"partner_admin", "company_admin", "unit_admin", "readonly_admin", "backup_admin", "backup_user", "protection_admin"}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u, ok := s.lookupUser(w, r, auth)
@@ -524,28 +737,23 @@ func (s *Server) handleAccessPolicies(w http.ResponseWriter, r *http.Request, au
 		return
 	}
 	for _, it := range body.Items {
-		role, _ := it["role_id"].(string)
-		switch {
-		case !slices.Contains(roles, role):
-			WriteError(w, http.StatusBadRequest, "BadRequest", "unknown role_id "+role, "")
-			return
-		case it["trustee_id"] != u.ID || it["trustee_type"] != "user":
-			WriteError(w, http.StatusBadRequest, "BadRequest", "trustee_id must be the user and trustee_type user", "")
-			return
-		case !isUUID(fmt.Sprint(it["tenant_id"])) || !s.inSubtreeLocked(fmt.Sprint(it["tenant_id"]), auth.tenantID):
-			WriteError(w, http.StatusForbidden, "Forbidden", "tenant_id outside the caller's scope", "")
+		if st, code, msg := s.checkPolicyLocked(u, it, auth.tenantID); st != 0 {
+			WriteError(w, st, code, msg, "")
 			return
 		}
 	}
-	items := make([]any, 0, len(body.Items))
+	now := stamp(s.cfg.Now())
+	items := make([]map[string]any, 0, len(body.Items))
 	for _, it := range body.Items {
-		c := clone(it)
-		c["id"] = newUUID(s.rng)
-		c["version"] = 1
-		items = append(items, c)
+		if cur := findPolicy(u.Policies, fmt.Sprint(it["id"])); cur != nil {
+			items = append(items, cur)
+			continue
+		}
+		items = append(items, map[string]any{"id": newUUID(s.rng), "version": 1, "created_at": now, "updated_at": now, "deleted_at": nil,
+			"trustee_id": u.ID, "trustee_type": "user", "issuer_id": auth.tenantID, "tenant_id": it["tenant_id"], "role_id": it["role_id"]})
 	}
-	u.Roles = items
-	WriteJSON(w, http.StatusOK, map[string]any{"timestamp": stamp(s.cfg.Now()), "items": items})
+	u.Policies = items
+	WriteJSON(w, http.StatusOK, map[string]any{"timestamp": now, "items": items})
 }
 
 // psaPage reads Page (1-based) and PageSize (1..100).
