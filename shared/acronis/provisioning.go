@@ -29,12 +29,36 @@ func (c *Client) AvailableForChild(ctx context.Context, parentID, kind, edition 
 	return out.Items, err
 }
 
-// OfferingItems lists a tenant's offering items.
-func (c *Client) OfferingItems(ctx context.Context, tenantID string) ([]OfferingItem, error) {
+// InfraID is the storage location an item belongs to ("" when none).
+func (o OfferingItem) InfraID() string { s, _ := o["infra_id"].(string); return s }
+
+// UsageName is the item's usage name.
+func (o OfferingItem) UsageName() string { s, _ := o["usage_name"].(string); return s }
+
+// QuotaVersion is the version of the item's quota (0 when it has none).
+func (o OfferingItem) QuotaVersion() int64 {
+	q, _ := o["quota"].(map[string]any)
+	switch v := q["version"].(type) {
+	case float64:
+		return int64(v)
+	case json.Number:
+		n, _ := v.Int64()
+		return n
+	}
+	return 0
+}
+
+// OfferingItems lists a tenant's offering items of an edition ("*" = all).
+// Without edition the platform answers only the items of "standard" (the
+// parameter's documented default), so callers must say which they want.
+func (c *Client) OfferingItems(ctx context.Context, tenantID, edition string) ([]OfferingItem, error) {
+	if edition == "" {
+		return nil, fmt.Errorf("acronis: offering items of %s: edition is required (\"*\" for all)", tenantID)
+	}
 	var out struct {
 		Items []OfferingItem `json:"items"`
 	}
-	err := c.Do(ctx, "GET", "/api/2/tenants/"+tenantID+"/offering_items", nil, nil, &out)
+	err := c.Do(ctx, "GET", "/api/2/tenants/"+tenantID+"/offering_items", url.Values{"edition": {edition}}, nil, &out)
 	return out.Items, err
 }
 

@@ -187,11 +187,12 @@ func TestResumesAfterFailure(t *testing.T) {
 	}
 }
 
-// A tenant created but not recorded (the process died in between) is found by its CRM id.
+// A tenant created but not recorded (the process died in between) is found
+// by the mark this integration writes.
 func TestHealsUnrecordedTenant(t *testing.T) {
 	ctx := context.Background()
 	e := setup(t, provisioning.Config{}, nil)
-	e.sim.AddTenant(acronistest.TenantSpec{Name: "Acme GmbH", Kind: "customer", ParentID: e.parent, CustomerID: "CRM-42"})
+	e.sim.AddTenant(acronistest.TenantSpec{Name: "Acme GmbH", Kind: "customer", ParentID: e.parent, CustomerID: "CRM-42", InternalTag: "crm:CRM-42"})
 	if _, err := e.p.Handle(ctx, event(t, created)); err != nil {
 		t.Fatal(err)
 	}
@@ -376,7 +377,9 @@ func TestSyncPSAUsers(t *testing.T) {
 
 type brokenQueue struct{}
 
-func (brokenQueue) Enqueue(context.Context, string, []byte) error { return errors.New("SQS down") }
+func (brokenQueue) Enqueue(context.Context, webhook.Event, []byte) error {
+	return errors.New("SQS down")
+}
 
 // An event that could not be queued is forgotten, so the CRM's retry is accepted.
 func TestIntakeQueueFailure(t *testing.T) {
@@ -400,7 +403,7 @@ func TestIntakeQueueFailure(t *testing.T) {
 
 type memQueue struct{ n int }
 
-func (q *memQueue) Enqueue(context.Context, string, []byte) error { q.n++; return nil }
+func (q *memQueue) Enqueue(context.Context, webhook.Event, []byte) error { q.n++; return nil }
 
 // A user of another customer with the admin's login (any case) is neither
 // adopted nor touched: GET /users?tenant_id= does not filter on the

@@ -1,16 +1,16 @@
-// Package handler builds the tenant-provisioning Lambda handler from its environment, so
-// main stays one line and tests (the end-to-end one too) run the deployed wiring.
+// Package handler builds the tenant-provisioning Lambda handlers from their
+// environment, so main stays one line and tests (the end-to-end one too)
+// run the deployed wiring. BuildIntake and BuildWorker serve two separate
+// functions (the webhook intake, the queue's worker); Build serves both from
+// one function, telling the payloads apart.
 package handler
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -27,30 +27,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
-// Build wires the handler from the environment (tests call it with moto).
-func Build(cfg aws.Config, getenv func(string) string, log *slog.Logger) (func(context.Context, json.RawMessage) (any, error), error) {
-	env, err := lambdafn.Env(getenv, "WEBHOOK_SECRET_ID", "PROVISIONING_TABLE", "PROVISIONING_QUEUE_URL", "PARENT_TENANT_ID")
+// BuildIntake wires the webhook intake: WEBHOOK_SECRET_ID,
+// PROVISIONING_TABLE, PROVISIONING_QUEUE_URL (a FIFO queue).
+func BuildIntake(cfg aws.Config, getenv func(string) string, log *slog.Logger) (*provisioning.Intake, error) {
+	env, err := lambdafn.Env(getenv, "WEBHOOK_SECRET_ID", "PROVISIONING_TABLE", "PROVISIONING_QUEUE_URL")
 	if err != nil {
 		return nil, err
 	}
-	if err := acronis.CheckUUID(env["PARENT_TENANT_ID"]); err != nil {
-		return nil, fmt.Errorf("configuration: PARENT_TENANT_ID: %w", err)
+	if !strings.HasSuffix(env["PROVISIONING_QUEUE_URL"], ".fifo") {
+		return nil, fmt.Errorf("configuration: PROVISIONING_QUEUE_URL: %q is not a FIFO queue (.fifo): a customer's events must stay in order", env["PROVISIONING_QUEUE_URL"])
 	}
-	allow := getenv("ALLOW_TENANT_DELETION")
-	if allow != "" && allow != "true" && allow != "false" {
-		return nil, fmt.Errorf("configuration: ALLOW_TENANT_DELETION: %q is not true or false", allow)
-	}
-	role := getenv("DEFAULT_USER_ROLE")
-	if role != "" && !slices.Contains(webhook.Roles, role) {
-		return nil, fmt.Errorf("configuration: DEFAULT_USER_ROLE: %q is not one of %s", role, strings.Join(webhook.Roles, ", "))
-	}
-	tokens, err := wiring.AcronisTokens(cfg, getenv)
-	if err != nil {
-		return nil, err
-	}
-	store := &provisioning.DynamoDB{Client: dynamodb.NewFromConfig(cfg), Table: env["PROVISIONING_TABLE"]}
 	sm := &secrets.Cached{Store: &secrets.SecretsManager{Client: awsenv.SecretsManager(cfg)}, TTL: 5 * time.Minute}
-	intake := &provisioning.Intake{
+	return &provisioning.Intake{
 		Key: func(ctx context.Context) ([]byte, error) {
 			k, err := sm.Get(ctx, env["WEBHOOK_SECRET_ID"])
 			if err == nil && len(strings.TrimSpace(string(k))) < 16 {
@@ -58,16 +46,72 @@ func Build(cfg aws.Config, getenv func(string) string, log *slog.Logger) (func(c
 			}
 			return []byte(strings.TrimSpace(string(k))), err
 		},
-		Store: store, Queue: &provisioning.SQSQueue{Client: sqs.NewFromConfig(cfg), URL: env["PROVISIONING_QUEUE_URL"]}, Log: log,
+		Store: &provisioning.DynamoDB{Client: dynamodb.NewFromConfig(cfg), Table: env["PROVISIONING_TABLE"]},
+		Queue: &provisioning.SQSQueue{Client: sqs.NewFromConfig(cfg), URL: env["PROVISIONING_QUEUE_URL"]}, Log: log,
+	}, nil
+}
+
+// workerConfig reads PARENT_TENANT_ID, ALLOW_TENANT_DELETION,
+// DEFAULT_USER_ROLE, PSA_USER_ROLE and STORAGE_INFRA_ID.
+func workerConfig(getenv func(string) string) (provisioning.Config, error) {
+	conf := provisioning.Config{ParentTenantID: getenv("PARENT_TENANT_ID"), DefaultRole: getenv("DEFAULT_USER_ROLE"),
+		PSARole: getenv("PSA_USER_ROLE"), StorageInfraID: getenv("STORAGE_INFRA_ID")}
+	if err := acronis.CheckUUID(conf.ParentTenantID); err != nil {
+		return conf, fmt.Errorf("configuration: PARENT_TENANT_ID: %w", err)
 	}
+	switch allow := getenv("ALLOW_TENANT_DELETION"); allow {
+	case "", "false":
+	case "true":
+		conf.AllowDeletion = true
+	default:
+		return conf, fmt.Errorf("configuration: ALLOW_TENANT_DELETION: %q is not true or false", allow)
+	}
+	for name, role := range map[string]string{"DEFAULT_USER_ROLE": conf.DefaultRole, "PSA_USER_ROLE": conf.PSARole} {
+		if role != "" && !webhook.ValidRole(role) {
+			return conf, fmt.Errorf("configuration: %s: %q is not in the platform's userRole list (%s)", name, role, strings.Join(webhook.Roles, ", "))
+		}
+	}
+	if id := conf.StorageInfraID; id != "" && acronis.CheckUUID(id) != nil {
+		return conf, fmt.Errorf("configuration: STORAGE_INFRA_ID: %q is not a UUID", id)
+	}
+	return conf, nil
+}
+
+// BuildWorker wires the worker: PROVISIONING_TABLE, the Acronis token
+// (wiring.AcronisTokens) and workerConfig's variables.
+func BuildWorker(cfg aws.Config, getenv func(string) string, log *slog.Logger) (*provisioning.Worker, error) {
+	env, err := lambdafn.Env(getenv, "PROVISIONING_TABLE", "PARENT_TENANT_ID")
+	if err != nil {
+		return nil, err
+	}
+	conf, err := workerConfig(getenv)
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := wiring.AcronisTokens(cfg, getenv)
+	if err != nil {
+		return nil, err
+	}
+	store := &provisioning.DynamoDB{Client: dynamodb.NewFromConfig(cfg), Table: env["PROVISIONING_TABLE"]}
 	hc := acronis.NewHTTPClient(acronis.HTTPOptions{})
-	conf := provisioning.Config{ParentTenantID: env["PARENT_TENANT_ID"], AllowDeletion: allow == "true", DefaultRole: role}
-	worker := func(ctx context.Context) (*provisioning.Provisioner, error) {
+	return &provisioning.Worker{Log: log, Provisioner: func(ctx context.Context) (*provisioning.Provisioner, error) {
 		client, err := tokens.Client(ctx, hc)
 		if err != nil {
 			return nil, err
 		}
 		return &provisioning.Provisioner{API: client, Store: store, Config: conf, Log: log}, nil
+	}}, nil
+}
+
+// Build wires intake and worker into one handler for a single function.
+func Build(cfg aws.Config, getenv func(string) string, log *slog.Logger) (func(context.Context, json.RawMessage) (any, error), error) {
+	intake, err := BuildIntake(cfg, getenv, log)
+	if err != nil {
+		return nil, err
+	}
+	worker, err := BuildWorker(cfg, getenv, log)
+	if err != nil {
+		return nil, err
 	}
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
 		var probe struct {
@@ -79,71 +123,19 @@ func Build(cfg aws.Config, getenv func(string) string, log *slog.Logger) (func(c
 		_ = json.Unmarshal(raw, &probe)
 		switch {
 		case len(probe.RequestContext) > 0:
-			return webhookRequest(ctx, intake, raw)
+			var req events.APIGatewayV2HTTPRequest
+			if err := json.Unmarshal(raw, &req); err != nil {
+				return events.APIGatewayV2HTTPResponse{StatusCode: 400, Body: `{"message":"invalid request"}`}, nil
+			}
+			return intake.HandleHTTP(ctx, req)
 		case len(probe.Records) > 0 && probe.Records[0].EventSource == "aws:sqs":
-			return queueBatch(ctx, worker, raw, log)
+			var batch events.SQSEvent
+			if err := json.Unmarshal(raw, &batch); err != nil {
+				return nil, fmt.Errorf("SQS batch: %w", err)
+			}
+			return worker.HandleSQS(ctx, batch)
 		default: // the on-call engineer's plain event
-			ev, err := webhook.ParseEvent(raw)
-			if err != nil {
-				return nil, fmt.Errorf("provisioning request: %w", err)
-			}
-			p, err := worker(ctx)
-			if err != nil {
-				return nil, err
-			}
-			return p.Handle(ctx, ev)
+			return worker.HandleEvent(ctx, raw)
 		}
 	}, nil
-}
-
-func webhookRequest(ctx context.Context, intake *provisioning.Intake, raw json.RawMessage) (events.APIGatewayV2HTTPResponse, error) {
-	var req events.APIGatewayV2HTTPRequest
-	if err := json.Unmarshal(raw, &req); err != nil {
-		return events.APIGatewayV2HTTPResponse{StatusCode: 400, Body: `{"message":"invalid request"}`}, nil
-	}
-	body := []byte(req.Body)
-	if req.IsBase64Encoded {
-		var err error
-		if body, err = base64.StdEncoding.DecodeString(req.Body); err != nil {
-			return events.APIGatewayV2HTTPResponse{StatusCode: 400, Body: `{"message":"invalid base64 body"}`}, nil
-		}
-	}
-	header := func(name string) string {
-		for k, v := range req.Headers { // HTTP API lower-cases names; be lenient anyway
-			if strings.EqualFold(k, name) {
-				return v
-			}
-		}
-		return ""
-	}
-	if req.RequestContext.HTTP.Method != "" && req.RequestContext.HTTP.Method != http.MethodPost {
-		return events.APIGatewayV2HTTPResponse{StatusCode: 405, Body: `{"message":"POST only"}`}, nil
-	}
-	r := intake.Accept(ctx, header, body)
-	return events.APIGatewayV2HTTPResponse{StatusCode: r.Status, Body: r.Body, Headers: map[string]string{"Content-Type": "application/json"}}, nil
-}
-
-// queueBatch runs queued events; failed ones are reported so SQS retries
-// only them (and moves them to the dead-letter queue after maxReceiveCount).
-func queueBatch(ctx context.Context, worker func(context.Context) (*provisioning.Provisioner, error), raw json.RawMessage, log *slog.Logger) (events.SQSEventResponse, error) {
-	var batch events.SQSEvent
-	if err := json.Unmarshal(raw, &batch); err != nil {
-		return events.SQSEventResponse{}, fmt.Errorf("SQS batch: %w", err)
-	}
-	var out events.SQSEventResponse
-	p, err := worker(ctx)
-	if err != nil {
-		return out, err // the whole batch is retried
-	}
-	for _, m := range batch.Records {
-		ev, err := webhook.ParseEvent([]byte(m.Body))
-		if err == nil {
-			_, err = p.Handle(ctx, ev)
-		}
-		if err != nil {
-			log.ErrorContext(ctx, "queued event failed", "message_id", m.MessageId, "error", err.Error())
-			out.BatchItemFailures = append(out.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
-		}
-	}
-	return out, nil
 }
