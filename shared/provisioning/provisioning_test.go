@@ -110,18 +110,14 @@ func TestCreated(t *testing.T) {
 	if len(ts) != 1 || ts[0]["customer_id"] != "CRM-42" || ts[0]["language"] != "de" || ts[0]["pricing_mode"] != "production" || ts[0]["kind"] != "customer" {
 		t.Fatalf("tenants %v", ts)
 	}
+	// One storage location (the first offered), its DR item, not the other
+	// location's storage or DR item (the seed's filter).
 	items := e.sim.TenantOfferingItems(res.TenantID)
-	infra := 0
-	for _, n := range items {
-		if strings.Contains(n, "storage") {
-			infra++
-		}
-	}
-	if len(items) != 3 || infra != 1 {
-		t.Fatalf("offering items %v: want the edition's items with one storage", items)
+	if want := "local_storage pg_base_storage pg_dr_cloud_servers pg_base_workstations pg_base_servers"; strings.Join(items, " ") != want {
+		t.Fatalf("offering items %v, want %s", items, want)
 	}
 	if got := e.sim.UsersOf(res.TenantID); len(got) != 1 || got[0] != "acme-admin" || e.sim.ActivationEmails("acme-admin") != 1 ||
-		strings.Join(e.sim.UserRoles("acme-admin"), ",") != "company_admin" {
+		strings.Join(e.sim.UserRoles("acme-admin"), ",") != provisioning.DefaultAdminRole {
 		t.Fatalf("users %v, activations %d, roles %v", got, e.sim.ActivationEmails("acme-admin"), e.sim.UserRoles("acme-admin"))
 	}
 	// The same event again: nothing new.
@@ -278,7 +274,7 @@ func TestLifecycleEvents(t *testing.T) {
 		}},
 		{`{"id":"evt-2c","type":"customer.reactivated","customer":{"crm_id":"CRM-42"}}`, nil},
 		{`{"id":"evt-3","type":"customer.updated","customer":{"crm_id":"CRM-42","edition":"pck_per_workload"}}`, func() error {
-			if items := e.sim.TenantOfferingItems(tid); len(items) != 2 || !strings.HasPrefix(items[0], "pw_") {
+			if items := e.sim.TenantOfferingItems(tid); strings.Join(items, " ") != "pw_base_storage pw_base_workstations local_storage" {
 				return fmt.Errorf("items %v", items)
 			}
 			return nil

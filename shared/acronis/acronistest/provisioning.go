@@ -2,6 +2,8 @@ package acronistest
 
 import (
 	"fmt"
+	"maps"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -10,19 +12,66 @@ import (
 	"time"
 )
 
+// Storage locations: the seed names ba2976d0-... "Google DR storage".
+const (
+	locPrimary = "d46a4b2a-2631-4f76-84cd-07ce3aed3dde"
+	locDR      = "ba2976d0-c13e-4661-ae60-b4593583fce2"
+	cpApp      = "6e6d758d-8e74-3ae3-ac84-50eb0dff12eb"
+)
+
+func catalogItem(name, usage, typ, unit, edition, infra string) map[string]any {
+	it := map[string]any{"name": name, "usage_name": usage, "type": typ, "measurement_unit": unit, "edition": edition, "application_id": cpApp}
+	if edition == "" {
+		it["edition"] = nil // "Offering items without an edition are not filtered out in any case."
+	}
+	if infra != "" {
+		it["infra_id"] = infra
+	}
+	return it
+}
+
 // Offering items the simulator's root offers to its children, per edition.
-// Two storage (infra) locations: a customer may have only one of them.
+// Two storage (infra) locations, each with a DR item tied to it: a customer
+// may have one location only, and no item of the other.
 var offeringCatalog = map[string][]map[string]any{
 	"pck_per_gigabyte": {
-		{"name": "pg_base_storage", "usage_name": "storage", "type": "infra", "infra_id": "d46a4b2a-2631-4f76-84cd-07ce3aed3dde", "measurement_unit": "bytes", "edition": "pck_per_gigabyte", "application_id": "6e6d758d-8e74-3ae3-ac84-50eb0dff12eb"},
-		{"name": "pg_base_storage_dr", "usage_name": "storage", "type": "infra", "infra_id": "ba2976d0-c13e-4661-ae60-b4593583fce2", "measurement_unit": "bytes", "edition": "pck_per_gigabyte", "application_id": "6e6d758d-8e74-3ae3-ac84-50eb0dff12eb"},
-		{"name": "pg_base_workstations", "usage_name": "workstations", "type": "count", "measurement_unit": "quantity", "edition": "pck_per_gigabyte", "application_id": "6e6d758d-8e74-3ae3-ac84-50eb0dff12eb"},
-		{"name": "pg_base_servers", "usage_name": "servers", "type": "count", "measurement_unit": "quantity", "edition": "pck_per_gigabyte", "application_id": "6e6d758d-8e74-3ae3-ac84-50eb0dff12eb"},
+		catalogItem("pg_base_storage", "storage", "infra", "bytes", "pck_per_gigabyte", locPrimary),
+		catalogItem("pg_base_storage_dr", "storage", "infra", "bytes", "pck_per_gigabyte", locDR),
+		catalogItem("pg_dr_cloud_servers", "dr_cloud_servers", "feature", "n/a", "pck_per_gigabyte", locPrimary),
+		catalogItem("pg_dr_cloud_servers_dr", "dr_cloud_servers", "feature", "n/a", "pck_per_gigabyte", locDR),
+		catalogItem("pg_base_workstations", "workstations", "count", "quantity", "pck_per_gigabyte", ""),
+		catalogItem("pg_base_servers", "servers", "count", "quantity", "pck_per_gigabyte", ""),
 	},
 	"pck_per_workload": {
-		{"name": "pw_base_storage", "usage_name": "storage", "type": "infra", "infra_id": "d46a4b2a-2631-4f76-84cd-07ce3aed3dde", "measurement_unit": "bytes", "edition": "pck_per_workload", "application_id": "6e6d758d-8e74-3ae3-ac84-50eb0dff12eb"},
-		{"name": "pw_base_workstations", "usage_name": "workstations", "type": "count", "measurement_unit": "quantity", "edition": "pck_per_workload", "application_id": "6e6d758d-8e74-3ae3-ac84-50eb0dff12eb"},
+		catalogItem("pw_base_storage", "storage", "infra", "bytes", "pck_per_workload", locPrimary),
+		catalogItem("pw_base_workstations", "workstations", "count", "quantity", "pck_per_workload", ""),
 	},
+	"standard": { // the legacy edition the edition parameter defaults to
+		catalogItem("workstations", "workstations", "count", "quantity", "standard", ""),
+	},
+	"": {catalogItem("local_storage", "local_storage", "feature", "n/a", "", "")},
+}
+
+// catalogEntry finds an item of the catalog by name.
+func catalogEntry(name string) map[string]any {
+	for _, list := range offeringCatalog {
+		for _, it := range list {
+			if it["name"] == name {
+				return it
+			}
+		}
+	}
+	return nil
+}
+
+// inEdition applies the edition filter as documented: "If \"*\" is
+// provided, all editions will be returned. Offering items without an edition
+// are not filtered out in any case", default "standard".
+func inEdition(it map[string]any, edition string) bool {
+	if edition == "" {
+		edition = "standard"
+	}
+	return edition == "*" || it["edition"] == nil || it["edition"] == edition
 }
 
 type simUser struct {
@@ -192,45 +241,166 @@ func itemList(items []map[string]any, now time.Time) map[string]any {
 	return map[string]any{"timestamp": stamp(now), "items": items}
 }
 
+// stored is an item as the tenant has it, in the document's shape (items_3:
+// additionalProperties false), built from the catalog, not from the caller.
+func stored(name, tenantID string, status int, quota map[string]any, now time.Time) map[string]any {
+	it := clone(catalogEntry(name))
+	it["tenant_id"], it["status"], it["locked"], it["updated_at"], it["deleted_at"] = tenantID, status, false, stamp(now), nil
+	if quota != nil {
+		it["quota"] = quota
+	}
+	return it
+}
+
 func (s *Server) handleAvailableForChild(w http.ResponseWriter, r *http.Request, auth tokenInfo) {
 	q := r.URL.Query()
 	kind, edition := q.Get("kind"), q.Get("edition")
-	if edition == "" {
-		edition = "standard" // the documented default: a legacy edition
-	}
 	if kind != "" && kind != "partner" && kind != "customer" && kind != "folder" && kind != "unit" {
 		WriteError(w, http.StatusBadRequest, "BadRequest", "kind: unknown tenant kind "+kind, "")
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.lookup(w, r, auth); !ok {
+	t, ok := s.lookup(w, r, auth)
+	if !ok {
 		return
 	}
 	var items []map[string]any
-	for ed, list := range offeringCatalog {
-		if edition == "*" || edition == ed {
-			for _, it := range list {
-				items = append(items, clone(it))
+	for _, ed := range slices.Sorted(maps.Keys(offeringCatalog)) {
+		for _, it := range offeringCatalog[ed] {
+			if inEdition(it, edition) {
+				items = append(items, stored(fmt.Sprint(it["name"]), t.ID, 1, nil, s.cfg.Now()))
 			}
 		}
 	}
 	WriteJSON(w, http.StatusOK, itemList(items, s.cfg.Now()))
 }
 
+// handleGetOfferingItems is FetchTenantOfferingItems; its edition parameter
+// defaults to "standard": without it a pck_per_gigabyte tenant's items are
+// not in the answer.
 func (s *Server) handleGetOfferingItems(w http.ResponseWriter, r *http.Request, auth tokenInfo) {
+	edition := r.URL.Query().Get("edition")
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, ok := s.lookup(w, r, auth)
 	if !ok {
 		return
 	}
-	WriteJSON(w, http.StatusOK, itemList(s.prov().offering[t.ID], s.cfg.Now()))
+	var items []map[string]any
+	for _, it := range s.prov().offering[t.ID] {
+		if inEdition(it, edition) {
+			items = append(items, clone(it))
+		}
+	}
+	WriteJSON(w, http.StatusOK, itemList(items, s.cfg.Now()))
+}
+
+// checkQuota validates a quota object against the document's schema:
+// value and overage "integer, minimum 0" or null, version an integer that
+// "Equals to 0 if value and overage are null. Otherwise, contains the
+// version number" (the current one must be sent back). "" = fine.
+func checkQuota(q any, current int64) (status int, code, msg string) {
+	m, ok := q.(map[string]any)
+	if !ok || len(m) != 3 || !hasKeys(m, "value", "overage", "version") {
+		return http.StatusBadRequest, "BadRequest", "quota: an object with exactly value, overage and version"
+	}
+	for _, k := range []string{"value", "overage"} {
+		if v := m[k]; v != nil {
+			if f, ok := v.(float64); !ok || f < 0 || f != math.Trunc(f) {
+				return http.StatusBadRequest, "BadRequest", "quota." + k + ": an integer >= 0 or null"
+			}
+		}
+	}
+	v, ok := m["version"].(float64)
+	if !ok || v < 0 || v != math.Trunc(v) {
+		return http.StatusBadRequest, "BadRequest", "quota.version: an integer >= 0"
+	}
+	if int64(v) != current {
+		return http.StatusConflict, "1001", fmt.Sprintf("quota version mismatch: current is %d", current)
+	}
+	return 0, "", ""
+}
+
+func hasKeys(m map[string]any, keys ...string) bool {
+	for _, k := range keys {
+		if _, ok := m[k]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func quotaVersion(it map[string]any) int64 {
+	q, _ := it["quota"].(map[string]any)
+	v, _ := q["version"].(int64)
+	return v
+}
+
+// checkLocations enforces the seed's "Only 1 location for a customer": one
+// enabled storage (infra) item, and no enabled item tied to another
+// location. "" = fine.
+func checkLocations(items []map[string]any) string {
+	loc, infra := "", 0
+	for _, it := range items {
+		if it["type"] == "infra" && it["status"] == 1 {
+			infra++
+			loc, _ = it["infra_id"].(string)
+		}
+	}
+	if infra > 1 {
+		return "A customer can use only one storage location"
+	}
+	for _, it := range items {
+		if id, _ := it["infra_id"].(string); id != "" && it["status"] == 1 && id != loc {
+			return fmt.Sprintf("offering item %v depends on storage location %s, which the customer does not use", it["name"], id)
+		}
+	}
+	return ""
+}
+
+// putItems builds the tenant's new items from a SetTenantOfferingItems body.
+func (s *Server) putItemsLocked(t *tenant, body []map[string]any) ([]map[string]any, int, string, string) {
+	current := map[string]map[string]any{}
+	for _, it := range s.prov().offering[t.ID] {
+		current[fmt.Sprint(it["name"])] = it
+	}
+	items := make([]map[string]any, 0, len(body))
+	for _, it := range body {
+		name, _ := it["name"].(string)
+		if catalogEntry(name) == nil {
+			return nil, http.StatusConflict, "1021", "Offering item is not available: " + name
+		}
+		status := 1
+		if st, ok := it["status"].(float64); ok && st == 0 {
+			status = 0
+		} else if ok && st != 1 {
+			return nil, http.StatusBadRequest, "BadRequest", "status: 0 or 1"
+		}
+		quota, _ := current[name]["quota"].(map[string]any)
+		if q, ok := it["quota"]; ok {
+			if st, code, msg := checkQuota(q, quotaVersion(current[name])); st != 0 {
+				return nil, st, code, msg
+			}
+			m := q.(map[string]any)
+			quota = map[string]any{"value": intOrNil(m["value"]), "overage": intOrNil(m["overage"]), "version": quotaVersion(current[name]) + 1}
+		}
+		items = append(items, stored(name, t.ID, status, quota, s.cfg.Now()))
+	}
+	return items, 0, "", ""
+}
+
+func intOrNil(v any) any {
+	if f, ok := v.(float64); ok {
+		return int64(f)
+	}
+	return nil
 }
 
 func (s *Server) handlePutOfferingItems(w http.ResponseWriter, r *http.Request, auth tokenInfo) {
 	var body struct {
 		OfferingItems *[]map[string]any `json:"offering_items"`
+		CheckUsage    bool              `json:"check_usage"`
 	}
 	if !DecodeBody(w, r, &body) {
 		return
@@ -245,40 +415,14 @@ func (s *Server) handlePutOfferingItems(w http.ResponseWriter, r *http.Request, 
 	if !ok {
 		return
 	}
-	known := map[string]bool{}
-	for _, list := range offeringCatalog {
-		for _, it := range list {
-			known[fmt.Sprint(it["name"])] = true
-		}
-	}
-	infra := 0
-	for _, it := range *body.OfferingItems {
-		name, _ := it["name"].(string)
-		if !known[name] {
-			WriteError(w, http.StatusConflict, "1021", "Offering item is not available: "+name, "")
-			return
-		}
-		if it["type"] == "infra" {
-			infra++
-		}
-		if q, ok := it["quota"].(map[string]any); ok {
-			if v, ok := q["value"]; ok && v != nil {
-				if f, ok := v.(float64); !ok || f < 0 {
-					WriteError(w, http.StatusBadRequest, "BadRequest", "quota.value must be a non-negative number or null", "")
-					return
-				}
-			}
-		}
-	}
-	if t.Kind == "customer" && infra > 1 {
-		WriteError(w, http.StatusConflict, "1023", "A customer can use only one storage location", "")
+	items, st, code, msg := s.putItemsLocked(t, *body.OfferingItems)
+	if st != 0 {
+		WriteError(w, st, code, msg, "")
 		return
 	}
-	items := make([]map[string]any, 0, len(*body.OfferingItems))
-	for _, it := range *body.OfferingItems {
-		c := clone(it)
-		c["status"] = 1
-		items = append(items, c)
+	if msg := checkLocations(items); t.Kind == "customer" && msg != "" {
+		WriteError(w, http.StatusConflict, "1023", msg, "")
+		return
 	}
 	s.prov().offering[t.ID] = items
 	WriteJSON(w, http.StatusOK, itemList(items, s.cfg.Now()))
@@ -376,7 +520,7 @@ func (s *Server) handleEditionCheck(w http.ResponseWriter, r *http.Request, auth
 	}
 	warnings := []any{}
 	for _, it := range s.prov().offering[t.ID] {
-		if it["edition"] != q.Get("target_edition") {
+		if it["edition"] != nil && it["edition"] != q.Get("target_edition") {
 			warnings = append(warnings, fmt.Sprintf("offering item %v will be replaced", it["name"]))
 		}
 	}
@@ -398,25 +542,19 @@ func (s *Server) handleEditionSwitch(w http.ResponseWriter, r *http.Request, aut
 		return
 	}
 	var items []map[string]any
-	for _, it := range offeringCatalog[body.TargetEdition] {
-		if t.Kind == "customer" && it["type"] == "infra" && len(items) > 0 && hasInfra(items) {
-			continue
+	loc := ""
+	for _, it := range append(slices.Clone(offeringCatalog[body.TargetEdition]), offeringCatalog[""]...) {
+		id, _ := it["infra_id"].(string)
+		if t.Kind == "customer" && id != "" && loc != "" && id != loc {
+			continue // one storage location for a customer
 		}
-		c := clone(it)
-		c["status"] = 1
-		items = append(items, c)
+		if it["type"] == "infra" {
+			loc = id
+		}
+		items = append(items, stored(fmt.Sprint(it["name"]), t.ID, 1, nil, s.cfg.Now()))
 	}
 	s.prov().offering[t.ID] = items
 	WriteJSON(w, http.StatusOK, itemList(items, s.cfg.Now()))
-}
-
-func hasInfra(items []map[string]any) bool {
-	for _, it := range items {
-		if it["type"] == "infra" {
-			return true
-		}
-	}
-	return false
 }
 
 // loginKey folds a login the way the platform compares logins: ASCII
