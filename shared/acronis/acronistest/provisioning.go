@@ -192,6 +192,18 @@ func (s *Server) TenantOfferingItems(id string) []string {
 	return out
 }
 
+// OfferingQuota returns a copy of the quota of a tenant's item (nil: none).
+func (s *Server) OfferingQuota(tenantID, name string) map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, it := range s.prov().offering[tenantID] {
+		if q, ok := it["quota"].(map[string]any); ok && it["name"] == name {
+			return clone(q)
+		}
+	}
+	return nil
+}
+
 // AddPSACustomer adds an Advanced Automation customer linked to a tenant,
 // with clients given as the seed shows them; it returns the PSA id.
 func (s *Server) AddPSACustomer(name, tenantID string, clients []map[string]any) string {
@@ -484,7 +496,7 @@ func (s *Server) handlePutPricing(w http.ResponseWriter, r *http.Request, auth t
 	if body.Mode != "" {
 		p["mode"] = body.Mode
 		if body.Mode == "production" && p["production_start_date"] == nil {
-			p["production_start_date"] = s.cfg.Now().UTC().Format(time.DateOnly)
+			p["production_start_date"] = stamp(s.cfg.Now()) // the document's RFC 3339 date-time pattern
 		}
 	}
 	if body.Currency != "" {
@@ -773,7 +785,13 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request, auth t
 		return
 	}
 	u := s.addUserLocked(body.TenantID, body.Login, body.Contact)
-	WriteJSON(w, http.StatusOK, s.userJSON(u))
+	out := s.userJSON(u)
+	// The `user` schema (CreateUser's answer) has these as optional,
+	// non-nullable strings; the batch's full user has them nullable.
+	delete(out, "origin_id")
+	delete(out, "origin_external_id")
+	delete(out, "disable_after")
+	WriteJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) addUserLocked(tenantID, login string, contact map[string]any) *simUser {
