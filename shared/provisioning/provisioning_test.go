@@ -395,6 +395,43 @@ func TestIntakeQueueFailure(t *testing.T) {
 	if r := in.Accept(ctx, hdr, body); r.Status != 202 {
 		t.Fatalf("retry after the queue recovered: %d %s", r.Status, r.Body)
 	}
+	if r := in.Accept(ctx, hdr, body); r.Status != 409 {
+		t.Fatalf("replay of a queued event: %d %s", r.Status, r.Body)
+	}
+}
+
+// Bad input is refused before anything is recorded: the same event id,
+// sent right, is then accepted.
+func TestIntakeRefusesBeforeRecording(t *testing.T) {
+	ctx := context.Background()
+	key := []byte("k-0123456789abcdef")
+	q := &memQueue{}
+	in := &provisioning.Intake{Key: func(context.Context) ([]byte, error) { return key, nil }, Store: newTable(t), Queue: q}
+	send := func(body string) provisioning.Response {
+		ts := fmt.Sprint(time.Now().Unix())
+		return in.Accept(ctx, func(n string) string {
+			return map[string]string{"X-Timestamp": ts, "X-Signature": webhook.Sign(key, ts, []byte(body))}[n]
+		}, []byte(body))
+	}
+	tests := []struct {
+		body   string
+		status int
+		field  string
+	}{
+		{strings.Replace(created, `"Acme GmbH"`, `"Acme\u202eHbmG"`, 1), 400, `"field":"customer.name"`},
+		{strings.Replace(created, `"id":"evt-1"`, `"id":"evt-1","ID":"evt-2"`, 1), 400, `"field":"ID"`},
+		{strings.Replace(created, `"language":"de"`, `"language":"de","quotas":{"pg_base_workstations":2.5}`, 1), 400, `"field":"customer.quotas.pg_base_workstations"`},
+		{strings.Replace(created, `"Acme GmbH"`, `"`+strings.Repeat("a", webhook.MaxBody)+`"`, 1), 413, `"field":"(body)"`},
+		{created, 202, `"accepted":"evt-1"`},
+	}
+	for _, tt := range tests {
+		if r := send(tt.body); r.Status != tt.status || !strings.Contains(r.Body, tt.field) {
+			t.Fatalf("%d %s, want %d with %s", r.Status, r.Body, tt.status, tt.field)
+		}
+	}
+	if q.n != 1 {
+		t.Fatalf("%d events queued, want 1", q.n)
+	}
 }
 
 type memQueue struct{ n int }
