@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"strconv"
 	"strings"
@@ -28,6 +29,7 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
 func TestMain(m *testing.M) { mototest.Main(m) }
@@ -70,7 +72,8 @@ func newStack(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	q := sqs.NewFromConfig(cfg)
-	qo, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(mototest.Name("prov") + ".fifo"), Attributes: map[string]string{"FifoQueue": "true"}})
+	qo, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(mototest.Name("prov") + ".fifo"),
+		Attributes: map[string]string{"FifoQueue": "true"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,14 +147,19 @@ func TestWebhook(t *testing.T) {
 		})
 	}
 	// The queued message, delivered twice by SQS, creates one tenant.
-	msgs, err := s.sqs.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(s.queue), MaxNumberOfMessages: 10})
+	msgs, err := s.sqs.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(s.queue), MaxNumberOfMessages: 10,
+		MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll}})
 	if err != nil || len(msgs.Messages) != 1 {
 		t.Fatalf("queue holds %d messages (%v), want 1", len(msgs.Messages), err)
+	}
+	if a := msgs.Messages[0].Attributes; a["MessageGroupId"] != "CRM-10042" || a["MessageDeduplicationId"] != "evt-2026-11-22-0001" {
+		t.Fatalf("FIFO attributes %v: want the CRM id as group and the event id as deduplication id", a)
 	}
 	batch := events.SQSEvent{Records: []events.SQSMessage{
 		{MessageId: "m1", Body: aws.ToString(msgs.Messages[0].Body), EventSource: "aws:sqs"},
 		{MessageId: "m2", Body: aws.ToString(msgs.Messages[0].Body), EventSource: "aws:sqs"},
 		{MessageId: "m3", Body: `{"id":"x","type":"customer.suspended","customer":{"crm_id":"NOPE"}}`, EventSource: "aws:sqs"},
+		{MessageId: "m4", Body: `{"id":"y","type":"customer.suspended","customer":{"crm_id":"CRM-10042"}}`, EventSource: "aws:sqs"},
 	}}
 	b, _ := json.Marshal(batch)
 	out, err := s.invoke(t, b)
@@ -160,8 +168,10 @@ func TestWebhook(t *testing.T) {
 	}
 	var resp events.SQSEventResponse
 	_ = json.Unmarshal(out, &resp)
-	if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "m3" {
-		t.Fatalf("batch failures %+v: want only m3 (no such customer)", resp.BatchItemFailures)
+	// m3 fails (no such customer); m4 after it is not run, so no customer's
+	// events overtake one another.
+	if len(resp.BatchItemFailures) != 2 || resp.BatchItemFailures[0].ItemIdentifier != "m3" || resp.BatchItemFailures[1].ItemIdentifier != "m4" {
+		t.Fatalf("batch failures %+v: want m3 (no such customer) and m4 (not run after it)", resp.BatchItemFailures)
 	}
 	if n := s.sim.CountRequests("POST", "/api/2/tenants"); n != 1 || s.sim.ActivationEmails("acme-logistics-admin") != 1 {
 		t.Fatalf("%d tenant creates, %d activation e-mails", n, s.sim.ActivationEmails("acme-logistics-admin"))
@@ -193,12 +203,15 @@ func TestPlainEvents(t *testing.T) {
 }
 
 func TestBadConfiguration(t *testing.T) {
-	base := map[string]string{"WEBHOOK_SECRET_ID": "w", "PROVISIONING_TABLE": "t", "PROVISIONING_QUEUE_URL": "q", "PARENT_TENANT_ID": "5b15f6e1-88ec-4dce-b523-0e8394c0bc19",
+	base := map[string]string{"WEBHOOK_SECRET_ID": "w", "PROVISIONING_TABLE": "t", "PROVISIONING_QUEUE_URL": "q.fifo", "PARENT_TENANT_ID": "5b15f6e1-88ec-4dce-b523-0e8394c0bc19",
 		"ACRONIS_TOKEN_SECRET_ID": "t", "TOKEN_REFRESH_FUNCTION": "f"}
 	tests := []struct{ key, value, want string }{
 		{"PARENT_TENANT_ID", "17", "PARENT_TENANT_ID"},
 		{"ALLOW_TENANT_DELETION", "yes", "ALLOW_TENANT_DELETION"},
 		{"DEFAULT_USER_ROLE", "root", "DEFAULT_USER_ROLE"},
+		{"DEFAULT_USER_ROLE", "backup_admin", "DEFAULT_USER_ROLE"}, // not in the document's userRole enum
+		{"PSA_USER_ROLE", "backup_admin", "PSA_USER_ROLE"},
+		{"STORAGE_INFRA_ID", "eu2", "STORAGE_INFRA_ID"},
 		{"PROVISIONING_TABLE", "", "PROVISIONING_TABLE"},
 	}
 	for _, tt := range tests {
@@ -208,6 +221,23 @@ func TestBadConfiguration(t *testing.T) {
 		}
 		env[tt.key] = tt.value
 		if _, err := handler.Build(aws.Config{}, func(k string) string { return env[k] }, lambdafn.Logger(&bytes.Buffer{})); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s=%q: err %v", tt.key, tt.value, err)
+		}
+	}
+}
+
+// The intake is its own function: its configuration is checked on its own.
+func TestIntakeBadConfiguration(t *testing.T) {
+	base := map[string]string{"WEBHOOK_SECRET_ID": "w", "PROVISIONING_TABLE": "t", "PROVISIONING_QUEUE_URL": "q.fifo"}
+	tests := []struct{ key, value, want string }{
+		{"PROVISIONING_QUEUE_URL", "https://sqs.eu-central-1.amazonaws.com/1/prov", "FIFO"},
+		{"WEBHOOK_SECRET_ID", "", "WEBHOOK_SECRET_ID"},
+		{"PROVISIONING_TABLE", "", "PROVISIONING_TABLE"},
+	}
+	for _, tt := range tests {
+		env := maps.Clone(base)
+		env[tt.key] = tt.value
+		if _, err := intake.Build(aws.Config{}, func(k string) string { return env[k] }, lambdafn.Logger(&bytes.Buffer{})); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s=%q: err %v", tt.key, tt.value, err)
 		}
 	}

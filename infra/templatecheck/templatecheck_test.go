@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/acp-serverless/acp-serverless/shared/webhook"
 )
 
 // The project's template grants no wildcard where a narrower grant exists,
@@ -268,6 +270,30 @@ Resources:
 	for key, want := range map[string]int{"alias/aws/sns": 1, "!Ref K": 0} {
 		if got := AlarmTopics(loadYAML(t, fmt.Sprintf(tpl, key))); len(got) != want {
 			t.Errorf("key %s: findings %v, want %d", key, got, want)
+		}
+	}
+}
+
+// Role parameters offer only roles of the account-management document's
+// userRole enum (the platform refuses any other, after the tenant exists).
+func TestRoleParametersAreDocumentedRoles(t *testing.T) {
+	tpl, err := Load("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"DefaultUserRole", "PsaUserRole"} {
+		p, ok := tpl.Parameters[name]
+		if !ok {
+			t.Fatalf("parameter %s missing", name)
+		}
+		values, _ := p["AllowedValues"].([]any)
+		if len(values) == 0 || !webhook.ValidRole(fmt.Sprint(p["Default"])) {
+			t.Errorf("%s: default %v, allowed %v", name, p["Default"], values)
+		}
+		for _, v := range values {
+			if !webhook.ValidRole(fmt.Sprint(v)) {
+				t.Errorf("%s allows %q, which is not in the document's userRole enum", name, v)
+			}
 		}
 	}
 }

@@ -16,7 +16,7 @@ import (
 // chanQueue stands in for SQS.
 type chanQueue struct{ ch chan []byte }
 
-func (q chanQueue) Enqueue(_ context.Context, _ string, body []byte) error {
+func (q chanQueue) Enqueue(_ context.Context, _ webhook.Event, body []byte) error {
 	q.ch <- body
 	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"strings"
+	"time"
 )
 
 // OfferingItem is kept as the platform sends it, so a PUT sends back every
@@ -27,12 +29,36 @@ func (c *Client) AvailableForChild(ctx context.Context, parentID, kind, edition 
 	return out.Items, err
 }
 
-// OfferingItems lists a tenant's offering items.
-func (c *Client) OfferingItems(ctx context.Context, tenantID string) ([]OfferingItem, error) {
+// InfraID is the storage location an item belongs to ("" when none).
+func (o OfferingItem) InfraID() string { s, _ := o["infra_id"].(string); return s }
+
+// UsageName is the item's usage name.
+func (o OfferingItem) UsageName() string { s, _ := o["usage_name"].(string); return s }
+
+// QuotaVersion is the version of the item's quota (0 when it has none).
+func (o OfferingItem) QuotaVersion() int64 {
+	q, _ := o["quota"].(map[string]any)
+	switch v := q["version"].(type) {
+	case float64:
+		return int64(v)
+	case json.Number:
+		n, _ := v.Int64()
+		return n
+	}
+	return 0
+}
+
+// OfferingItems lists a tenant's offering items of an edition ("*" = all).
+// Without edition the platform answers only the items of "standard" (the
+// parameter's documented default), so callers must say which they want.
+func (c *Client) OfferingItems(ctx context.Context, tenantID, edition string) ([]OfferingItem, error) {
+	if edition == "" {
+		return nil, fmt.Errorf("acronis: offering items of %s: edition is required (\"*\" for all)", tenantID)
+	}
 	var out struct {
 		Items []OfferingItem `json:"items"`
 	}
-	err := c.Do(ctx, "GET", "/api/2/tenants/"+tenantID+"/offering_items", nil, nil, &out)
+	err := c.Do(ctx, "GET", "/api/2/tenants/"+tenantID+"/offering_items", url.Values{"edition": {edition}}, nil, &out)
 	return out.Items, err
 }
 
@@ -88,11 +114,12 @@ func (c *Client) SwitchEdition(ctx context.Context, tenantID, applicationID, tar
 
 // User is an account-management user.
 type User struct {
-	ID       string   `json:"id"`
-	Version  int64    `json:"version"`
-	TenantID string   `json:"tenant_id"`
-	Login    string   `json:"login"`
-	Contact  *Contact `json:"contact,omitempty"`
+	ID        string   `json:"id"`
+	Version   int64    `json:"version"`
+	TenantID  string   `json:"tenant_id"`
+	Login     string   `json:"login"`
+	Activated bool     `json:"activated"`
+	Contact   *Contact `json:"contact,omitempty"`
 }
 
 // LoginAvailable asks check_login: true on 204, false on 409.
@@ -107,9 +134,35 @@ func (c *Client) LoginAvailable(ctx context.Context, login string) (bool, error)
 	return false, err
 }
 
-// TenantUsers lists a tenant's users (every page).
+// TenantUsers lists the users whose tenant_id is the tenant, and only them.
+// GET /users?tenant_id= does not do this: the parameter is "Required when
+// searching the users by external_id. Not used otherwise", so that list is
+// not limited to the tenant. Instead: the tenant's user ids
+// (GET /tenants/{id}/users), then the users by uuids (at most 100 a call);
+// every user's tenant_id is checked anyway.
 func (c *Client) TenantUsers(ctx context.Context, tenantID string) ([]User, error) {
-	return All[User](ctx, c, "/api/2/users", url.Values{"tenant_id": {tenantID}}, 0)
+	if err := CheckUUID(tenantID); err != nil {
+		return nil, fmt.Errorf("acronis: tenant users: tenant id: %w", err)
+	}
+	var ids struct {
+		Items []string `json:"items"`
+	}
+	if err := c.Do(ctx, "GET", "/api/2/tenants/"+tenantID+"/users", nil, nil, &ids); err != nil {
+		return nil, fmt.Errorf("acronis: user ids of tenant %s: %w", tenantID, err)
+	}
+	var out []User
+	for _, batch := range Batches(ids.Items, MaxBatch) {
+		users, err := All[User](ctx, c, "/api/2/users", url.Values{"uuids": {strings.Join(batch, ",")}}, 0)
+		if err != nil {
+			return nil, fmt.Errorf("acronis: users of tenant %s: %w", tenantID, err)
+		}
+		for _, u := range users {
+			if u.TenantID == tenantID {
+				out = append(out, u)
+			}
+		}
+	}
+	return out, nil
 }
 
 // CreateUser creates a user (200).
@@ -124,13 +177,47 @@ func (c *Client) SendActivationEmail(ctx context.Context, userID string) error {
 	return c.Do(ctx, "POST", "/api/2/users/"+userID+"/send-activation-email", nil, map[string]any{}, nil)
 }
 
-// SetRole replaces a user's access policies with one role in a tenant.
-func (c *Client) SetRole(ctx context.Context, userID, tenantID, role string) error {
-	const zero = "00000000-0000-0000-0000-000000000000"
-	body := map[string]any{"items": []map[string]any{{"id": zero, "issuer_id": zero, "role_id": role, "tenant_id": tenantID,
-		"trustee_id": userID, "trustee_type": "user", "version": 0}}}
-	if err := c.Do(ctx, "PUT", "/api/2/users/"+userID+"/access_policies", nil, body, nil); err != nil {
-		return fmt.Errorf("set role %s: %w", role, err)
+// AccessPolicy is one of a user's access policies, kept as the platform
+// sends it so a PUT gives back every field (version included).
+type AccessPolicy map[string]any
+
+// AccessPolicies is the accessPoliciesList document.
+type AccessPolicies struct {
+	Timestamp string         `json:"timestamp"`
+	Items     []AccessPolicy `json:"items"`
+}
+
+// UserAccessPolicies reads a user's access policies.
+func (c *Client) UserAccessPolicies(ctx context.Context, userID string) (AccessPolicies, error) {
+	var out AccessPolicies
+	if err := CheckUUID(userID); err != nil {
+		return out, fmt.Errorf("acronis: access policies: user id: %w", err)
 	}
-	return nil
+	err := c.Do(ctx, "GET", "/api/2/users/"+userID+"/access_policies", nil, nil, &out)
+	return out, err
+}
+
+// AddRole gives a user a role in a tenant and keeps every policy it has:
+// the PUT "rewrites user's access policies", so it sends the ones read just
+// before at their versions plus the new one. It reports whether it changed
+// anything (false when the user already has the role there).
+func (c *Client) AddRole(ctx context.Context, userID, tenantID, role string, now time.Time) (bool, error) {
+	cur, err := c.UserAccessPolicies(ctx, userID)
+	if err != nil {
+		return false, fmt.Errorf("add role %s: read access policies: %w", role, err)
+	}
+	for _, p := range cur.Items {
+		if p["role_id"] == role && p["tenant_id"] == tenantID {
+			return false, nil
+		}
+	}
+	const zero = "00000000-0000-0000-0000-000000000000"
+	at := now.UTC().Format("2006-01-02T15:04:05Z")
+	items := append(cur.Items, AccessPolicy{"id": zero, "issuer_id": zero, "role_id": role, "tenant_id": tenantID,
+		"trustee_id": userID, "trustee_type": "user", "version": 0, "created_at": at, "updated_at": at, "deleted_at": nil})
+	body := AccessPolicies{Timestamp: at, Items: items}
+	if err := c.Do(ctx, "PUT", "/api/2/users/"+userID+"/access_policies", nil, body, nil); err != nil {
+		return false, fmt.Errorf("add role %s: %w", role, err)
+	}
+	return true, nil
 }

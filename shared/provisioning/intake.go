@@ -15,20 +15,27 @@ import (
 
 // Queue hands accepted events to the worker.
 type Queue interface {
-	Enqueue(ctx context.Context, eventID string, body []byte) error
+	// Enqueue sends one event; events of one customer (group) are kept in
+	// order and an event id is sent at most once.
+	Enqueue(ctx context.Context, ev webhook.Event, body []byte) error
 }
 
-// SQSQueue is the provisioning queue (with a dead-letter queue behind it).
+// SQSQueue is the provisioning FIFO queue (a name ending in .fifo, with a
+// dead-letter queue behind it): one message group per CRM customer keeps
+// a customer's events in order, the event id deduplicates.
 type SQSQueue struct {
 	Client *sqs.Client
 	URL    string
 }
 
 // Enqueue sends one event.
-func (q *SQSQueue) Enqueue(ctx context.Context, eventID string, body []byte) error {
-	_, err := q.Client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.URL), MessageBody: aws.String(string(body))})
+func (q *SQSQueue) Enqueue(ctx context.Context, ev webhook.Event, body []byte) error {
+	_, err := q.Client.SendMessage(ctx, &sqs.SendMessageInput{
+		QueueUrl: aws.String(q.URL), MessageBody: aws.String(string(body)),
+		MessageGroupId: aws.String(ev.Customer.CRMID), MessageDeduplicationId: aws.String(ev.ID),
+	})
 	if err != nil {
-		return fmt.Errorf("enqueue event %s: %w", eventID, err)
+		return fmt.Errorf("enqueue event %s: %w", ev.ID, err)
 	}
 	return nil
 }
@@ -56,24 +63,35 @@ func jsonResponse(status int, v any) Response {
 	return Response{Status: status, Body: string(b)}
 }
 
-// Accept handles one webhook request.
+var unavailable = map[string]string{"message": "temporarily unavailable, retry"}
+
+func (in *Intake) log() *slog.Logger {
+	if in.Log != nil {
+		return in.Log
+	}
+	return slog.Default()
+}
+
+// Accept handles one webhook request: 413 for a body the queue cannot
+// carry, 401 for a bad signature, 400 naming the field for bad input (all
+// before anything is recorded), 409 for an event already queued, 202 once
+// queued.
 func (in *Intake) Accept(ctx context.Context, header func(string) string, body []byte) Response {
+	if len(body) > webhook.MaxBody {
+		return jsonResponse(413, map[string]any{"message": "payload too large", "field": "(body)", "max_bytes": webhook.MaxBody})
+	}
 	now := time.Now
 	if in.Now != nil {
 		now = in.Now
 	}
-	log := in.Log
-	if log == nil {
-		log = slog.Default()
-	}
 	key, err := in.Key(ctx)
 	if err != nil {
-		log.ErrorContext(ctx, "webhook key unavailable", "error", err.Error())
+		in.log().ErrorContext(ctx, "webhook key unavailable", "error", err.Error())
 		return jsonResponse(503, map[string]string{"message": "temporarily unavailable"})
 	}
 	if err := webhook.Verify(key, header("X-Signature"), header("X-Timestamp"), body, now()); err != nil {
 		// The reason stays in our logs; the caller learns nothing.
-		log.WarnContext(ctx, "webhook rejected", "reason", err.Error())
+		in.log().WarnContext(ctx, "webhook rejected", "reason", err.Error())
 		return jsonResponse(401, map[string]string{"message": "unauthorized"})
 	}
 	ev, err := webhook.ParseEvent(body)
@@ -84,29 +102,34 @@ func (in *Intake) Accept(ctx context.Context, header func(string) string, body [
 		}
 		return jsonResponse(400, map[string]string{"message": "invalid payload"})
 	}
+	return in.record(ctx, ev, body)
+}
+
+// record notes the event as received, queues it, then marks it queued. A
+// replay of an event received but never queued (the queue or the mark
+// failed) is queued again; the FIFO queue's deduplication id and the
+// worker's idempotence make a second copy harmless.
+func (in *Intake) record(ctx context.Context, ev webhook.Event, body []byte) Response {
 	window := in.ReplayWindow
 	if window <= 0 {
 		window = 7 * 24 * time.Hour
 	}
-	first, err := in.Store.MarkEvent(ctx, ev.ID, window)
+	status, err := in.Store.RecordEvent(ctx, ev.ID, window)
 	if err != nil {
-		log.ErrorContext(ctx, "webhook: record event", "event_id", ev.ID, "error", err.Error())
-		return jsonResponse(503, map[string]string{"message": "temporarily unavailable, retry"})
+		in.log().ErrorContext(ctx, "webhook: record event", "event_id", ev.ID, "error", err.Error())
+		return jsonResponse(503, unavailable)
 	}
-	if !first {
+	if status == EventQueued {
 		return jsonResponse(409, map[string]string{"message": "event already received", "event_id": ev.ID})
 	}
-	if err := in.Queue.Enqueue(ctx, ev.ID, body); err != nil {
-		// Not queued: forget the id so the CRM's retry is accepted. If even
-		// that fails, the retry would get 409 and the event would be lost:
-		// say so loudly, with the event id, for the on-call engineer.
-		log.ErrorContext(ctx, "webhook: enqueue", "event_id", ev.ID, "error", err.Error())
-		if ferr := in.Store.ForgetEvent(context.WithoutCancel(ctx), ev.ID); ferr != nil {
-			log.ErrorContext(ctx, "webhook: event neither queued nor forgotten; the CRM's retry will be refused: re-send it by hand (aws lambda invoke with the event)",
-				"event_id", ev.ID, "error", ferr.Error())
-		}
-		return jsonResponse(503, map[string]string{"message": "temporarily unavailable, retry"})
+	if err := in.Queue.Enqueue(ctx, ev, body); err != nil {
+		in.log().ErrorContext(ctx, "webhook: enqueue", "event_id", ev.ID, "error", err.Error())
+		return jsonResponse(503, unavailable)
 	}
-	log.InfoContext(ctx, "webhook accepted", "event_id", ev.ID, "type", ev.Type, "crm_id", ev.Customer.CRMID)
+	if err := in.Store.MarkQueued(ctx, ev.ID); err != nil {
+		// Queued but not marked: a replay queues it again, which is harmless.
+		in.log().ErrorContext(ctx, "webhook: mark queued", "event_id", ev.ID, "error", err.Error())
+	}
+	in.log().InfoContext(ctx, "webhook accepted", "event_id", ev.ID, "type", ev.Type, "crm_id", ev.Customer.CRMID, "replay", status == EventReceived)
 	return jsonResponse(202, map[string]string{"accepted": ev.ID, "type": ev.Type})
 }

@@ -2,16 +2,24 @@ package provisioning
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"time"
 )
 
 // Memory is an in-process Store for the local demo (DynamoDB in Lambda).
 type Memory struct {
+	Now func() time.Time
+
 	mu     sync.Mutex
-	events map[string]time.Time
+	events map[string]memEvent
 	locks  map[string]lease
-	states map[string]State
+	states map[string][]byte
+}
+
+type memEvent struct {
+	status EventStatus
+	until  time.Time
 }
 
 type lease struct {
@@ -21,42 +29,51 @@ type lease struct {
 
 var _ Store = (*Memory)(nil)
 
+func (m *Memory) now() time.Time {
+	if m.Now != nil {
+		return m.Now()
+	}
+	return time.Now()
+}
+
 func (m *Memory) init() {
 	if m.events == nil {
-		m.events, m.locks, m.states = map[string]time.Time{}, map[string]lease{}, map[string]State{}
+		m.events, m.locks, m.states = map[string]memEvent{}, map[string]lease{}, map[string][]byte{}
 	}
 }
 
-// MarkEvent records an event id once.
-func (m *Memory) MarkEvent(_ context.Context, id string, ttl time.Duration) (bool, error) {
+// RecordEvent records an event id once.
+func (m *Memory) RecordEvent(_ context.Context, id string, ttl time.Duration) (EventStatus, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.init()
-	if until, ok := m.events[id]; ok && time.Now().Before(until) {
-		return false, nil
+	if e, ok := m.events[id]; ok && m.now().Before(e.until) {
+		return e.status, nil
 	}
-	m.events[id] = time.Now().Add(ttl)
-	return true, nil
+	m.events[id] = memEvent{EventReceived, m.now().Add(ttl)}
+	return EventNew, nil
 }
 
-// ForgetEvent removes an event id.
-func (m *Memory) ForgetEvent(_ context.Context, id string) error {
+// MarkQueued notes that the event was queued.
+func (m *Memory) MarkQueued(_ context.Context, id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.init()
-	delete(m.events, id)
+	e := m.events[id]
+	e.status = EventQueued
+	m.events[id] = e
 	return nil
 }
 
 // Lock takes a free or expired lease.
-func (m *Memory) Lock(_ context.Context, crmID, owner string, d time.Duration) (bool, error) {
+func (m *Memory) Lock(_ context.Context, crmID, owner string, until time.Time) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.init()
-	if l, ok := m.locks[crmID]; ok && l.owner != owner && time.Now().Before(l.until) {
+	if l, ok := m.locks[crmID]; ok && l.owner != owner && m.now().Before(l.until) {
 		return false, nil
 	}
-	m.locks[crmID] = lease{owner, time.Now().Add(d)}
+	m.locks[crmID] = lease{owner, until}
 	return true, nil
 }
 
@@ -76,28 +93,28 @@ func (m *Memory) Load(_ context.Context, crmID string) (State, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.init()
-	st := m.states[crmID]
-	cp := State{TenantID: st.TenantID, Deleted: st.Deleted, Users: map[string]string{}, Activated: map[string]bool{}, Steps: map[string]bool{}}
-	for k, v := range st.Users {
-		cp.Users[k] = v
+	var st State
+	if b := m.states[crmID]; b != nil {
+		if err := json.Unmarshal(b, &st); err != nil {
+			return State{}, err
+		}
 	}
-	for k, v := range st.Activated {
-		cp.Activated[k] = v
-	}
-	for k, v := range st.Steps {
-		cp.Steps[k] = v
-	}
-	return cp, nil
+	st.init()
+	return st, nil
 }
 
-// Save stores the state if owner holds the lease.
-func (m *Memory) Save(ctx context.Context, crmID, owner string, st State) error {
+// Save stores the state if owner holds an unexpired lease.
+func (m *Memory) Save(_ context.Context, crmID, owner string, st State) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.init()
-	if m.locks[crmID].owner != owner {
+	if l := m.locks[crmID]; l.owner != owner || !m.now().Before(l.until) {
 		return ErrLockLost
 	}
-	m.states[crmID] = st
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	m.states[crmID] = b
 	return nil
 }

@@ -52,7 +52,7 @@ func setup(t *testing.T, cfg provisioning.Config, rt func(http.RoundTripper) htt
 	sim := acronistest.NewServer(t, acronistest.Config{})
 	parent := sim.AddTenant(acronistest.TenantSpec{Name: "MSP Partner", Kind: "partner"})
 	id, secret := sim.AddAPIClient("")
-	var base http.RoundTripper = http.DefaultTransport
+	var base http.RoundTripper = newSpecCheck(t, http.DefaultTransport)
 	if rt != nil {
 		base = rt(base)
 	}
@@ -110,18 +110,14 @@ func TestCreated(t *testing.T) {
 	if len(ts) != 1 || ts[0]["customer_id"] != "CRM-42" || ts[0]["language"] != "de" || ts[0]["pricing_mode"] != "production" || ts[0]["kind"] != "customer" {
 		t.Fatalf("tenants %v", ts)
 	}
+	// One storage location (the first offered), its DR item, not the other
+	// location's storage or DR item (the seed's filter).
 	items := e.sim.TenantOfferingItems(res.TenantID)
-	infra := 0
-	for _, n := range items {
-		if strings.Contains(n, "storage") {
-			infra++
-		}
-	}
-	if len(items) != 3 || infra != 1 {
-		t.Fatalf("offering items %v: want the edition's items with one storage", items)
+	if want := "local_storage pg_base_storage pg_dr_cloud_servers pg_base_workstations pg_base_servers"; strings.Join(items, " ") != want {
+		t.Fatalf("offering items %v, want %s", items, want)
 	}
 	if got := e.sim.UsersOf(res.TenantID); len(got) != 1 || got[0] != "acme-admin" || e.sim.ActivationEmails("acme-admin") != 1 ||
-		strings.Join(e.sim.UserRoles("acme-admin"), ",") != "company_admin" {
+		strings.Join(e.sim.UserRoles("acme-admin"), ",") != provisioning.DefaultAdminRole {
 		t.Fatalf("users %v, activations %d, roles %v", got, e.sim.ActivationEmails("acme-admin"), e.sim.UserRoles("acme-admin"))
 	}
 	// The same event again: nothing new.
@@ -187,11 +183,12 @@ func TestResumesAfterFailure(t *testing.T) {
 	}
 }
 
-// A tenant created but not recorded (the process died in between) is found by its CRM id.
+// A tenant created but not recorded (the process died in between) is found
+// by the mark this integration writes.
 func TestHealsUnrecordedTenant(t *testing.T) {
 	ctx := context.Background()
 	e := setup(t, provisioning.Config{}, nil)
-	e.sim.AddTenant(acronistest.TenantSpec{Name: "Acme GmbH", Kind: "customer", ParentID: e.parent, CustomerID: "CRM-42"})
+	e.sim.AddTenant(acronistest.TenantSpec{Name: "Acme GmbH", Kind: "customer", ParentID: e.parent, CustomerID: "CRM-42", InternalTag: "crm:CRM-42"})
 	if _, err := e.p.Handle(ctx, event(t, created)); err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +274,7 @@ func TestLifecycleEvents(t *testing.T) {
 		}},
 		{`{"id":"evt-2c","type":"customer.reactivated","customer":{"crm_id":"CRM-42"}}`, nil},
 		{`{"id":"evt-3","type":"customer.updated","customer":{"crm_id":"CRM-42","edition":"pck_per_workload"}}`, func() error {
-			if items := e.sim.TenantOfferingItems(tid); len(items) != 2 || !strings.HasPrefix(items[0], "pw_") {
+			if items := e.sim.TenantOfferingItems(tid); strings.Join(items, " ") != "pw_base_storage pw_base_workstations local_storage" {
 				return fmt.Errorf("items %v", items)
 			}
 			return nil
@@ -376,7 +373,9 @@ func TestSyncPSAUsers(t *testing.T) {
 
 type brokenQueue struct{}
 
-func (brokenQueue) Enqueue(context.Context, string, []byte) error { return errors.New("SQS down") }
+func (brokenQueue) Enqueue(context.Context, webhook.Event, []byte) error {
+	return errors.New("SQS down")
+}
 
 // An event that could not be queued is forgotten, so the CRM's retry is accepted.
 func TestIntakeQueueFailure(t *testing.T) {
@@ -396,8 +395,72 @@ func TestIntakeQueueFailure(t *testing.T) {
 	if r := in.Accept(ctx, hdr, body); r.Status != 202 {
 		t.Fatalf("retry after the queue recovered: %d %s", r.Status, r.Body)
 	}
+	if r := in.Accept(ctx, hdr, body); r.Status != 409 {
+		t.Fatalf("replay of a queued event: %d %s", r.Status, r.Body)
+	}
+}
+
+// Bad input is refused before anything is recorded: the same event id,
+// sent right, is then accepted.
+func TestIntakeRefusesBeforeRecording(t *testing.T) {
+	ctx := context.Background()
+	key := []byte("k-0123456789abcdef")
+	q := &memQueue{}
+	in := &provisioning.Intake{Key: func(context.Context) ([]byte, error) { return key, nil }, Store: newTable(t), Queue: q}
+	send := func(body string) provisioning.Response {
+		ts := fmt.Sprint(time.Now().Unix())
+		return in.Accept(ctx, func(n string) string {
+			return map[string]string{"X-Timestamp": ts, "X-Signature": webhook.Sign(key, ts, []byte(body))}[n]
+		}, []byte(body))
+	}
+	tests := []struct {
+		body   string
+		status int
+		field  string
+	}{
+		{strings.Replace(created, `"Acme GmbH"`, `"Acme\u202eHbmG"`, 1), 400, `"field":"customer.name"`},
+		{strings.Replace(created, `"id":"evt-1"`, `"id":"evt-1","ID":"evt-2"`, 1), 400, `"field":"ID"`},
+		{strings.Replace(created, `"language":"de"`, `"language":"de","quotas":{"pg_base_workstations":2.5}`, 1), 400, `"field":"customer.quotas.pg_base_workstations"`},
+		{strings.Replace(created, `"Acme GmbH"`, `"`+strings.Repeat("a", webhook.MaxBody)+`"`, 1), 413, `"field":"(body)"`},
+		{created, 202, `"accepted":"evt-1"`},
+	}
+	for _, tt := range tests {
+		if r := send(tt.body); r.Status != tt.status || !strings.Contains(r.Body, tt.field) {
+			t.Fatalf("%d %s, want %d with %s", r.Status, r.Body, tt.status, tt.field)
+		}
+	}
+	if q.n != 1 {
+		t.Fatalf("%d events queued, want 1", q.n)
+	}
 }
 
 type memQueue struct{ n int }
 
-func (q *memQueue) Enqueue(context.Context, string, []byte) error { q.n++; return nil }
+func (q *memQueue) Enqueue(context.Context, webhook.Event, []byte) error { q.n++; return nil }
+
+// A user of another customer with the admin's login (any case) is neither
+// adopted nor touched: GET /users?tenant_id= does not filter on the
+// platform ("Not used otherwise"), so only the tenant's own users may match.
+func TestForeignUserSameLoginUntouched(t *testing.T) {
+	for _, login := range []string{"acme-admin", "ACME-Admin"} {
+		t.Run(login, func(t *testing.T) {
+			e := setup(t, provisioning.Config{}, nil)
+			other := e.sim.AddTenant(acronistest.TenantSpec{Name: "Other Co", Kind: "customer", ParentID: e.parent})
+			e.sim.AddUser(other, login, "company_admin")
+			before := e.sim.UserPolicies(login)
+			res, err := e.p.Handle(context.Background(), event(t, created))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.TakenLogins) != 1 || !strings.EqualFold(res.TakenLogins[0], "acme-admin") {
+				t.Fatalf("taken logins %v, want acme-admin reported", res.TakenLogins)
+			}
+			if e.sim.ActivationEmails(login) != 0 || fmt.Sprint(e.sim.UserPolicies(login)) != fmt.Sprint(before) {
+				t.Fatalf("foreign user touched: %d e-mails, policies %v (were %v)", e.sim.ActivationEmails(login), e.sim.UserPolicies(login), before)
+			}
+			if len(e.sim.UsersOf(res.TenantID)) != 0 {
+				t.Fatalf("users %v in the new tenant", e.sim.UsersOf(res.TenantID))
+			}
+		})
+	}
+}

@@ -14,18 +14,27 @@ import (
 )
 
 // State is what provisioning remembers per CRM customer, so a retried or
-// duplicated event finishes what is missing and repeats nothing.
+// duplicated event finishes what is missing and repeats nothing. It belongs
+// to one tenant: when that tenant is gone, the state starts over.
 type State struct {
 	TenantID  string            `json:"tenant_id,omitempty"`
-	Users     map[string]string `json:"users,omitempty"`     // login -> user id
-	Activated map[string]bool   `json:"activated,omitempty"` // login -> activation e-mail sent
+	Users     map[string]string `json:"users,omitempty"`     // folded login -> user id
+	Created   map[string]bool   `json:"created,omitempty"`   // folded login -> this integration created the user
+	Activated map[string]bool   `json:"activated,omitempty"` // folded login -> activation e-mail sent
 	Steps     map[string]bool   `json:"steps,omitempty"`     // finished one-time steps
-	Deleted   bool              `json:"deleted,omitempty"`
+	Retired   bool              `json:"retired,omitempty"`   // customer.deleted disabled the tenant and kept it
+}
+
+func newState() State {
+	return State{Users: map[string]string{}, Created: map[string]bool{}, Activated: map[string]bool{}, Steps: map[string]bool{}}
 }
 
 func (s *State) init() {
 	if s.Users == nil {
 		s.Users = map[string]string{}
+	}
+	if s.Created == nil {
+		s.Created = map[string]bool{}
 	}
 	if s.Activated == nil {
 		s.Activated = map[string]bool{}
@@ -35,22 +44,35 @@ func (s *State) init() {
 	}
 }
 
+// EventStatus is how far the intake got with an event id.
+type EventStatus string
+
+// Event statuses: a new id, one recorded but maybe not queued, one queued.
+const (
+	EventNew      EventStatus = ""
+	EventReceived EventStatus = "received"
+	EventQueued   EventStatus = "queued"
+)
+
 // Store keeps event ids (replay protection) and per-customer state under a
-// lease lock.
+// lease.
 type Store interface {
-	// MarkEvent records an event id; false when it was already recorded.
-	MarkEvent(ctx context.Context, id string, ttl time.Duration) (bool, error)
-	// ForgetEvent removes an event id (when it could not be queued).
-	ForgetEvent(ctx context.Context, id string) error
-	// Lock takes the customer's lease; false while someone else holds it.
-	Lock(ctx context.Context, crmID, owner string, lease time.Duration) (bool, error)
+	// RecordEvent records an event id as received unless it is known, and
+	// returns the status it had before (EventNew when just recorded).
+	RecordEvent(ctx context.Context, id string, ttl time.Duration) (EventStatus, error)
+	// MarkQueued notes that the event reached the queue.
+	MarkQueued(ctx context.Context, id string) error
+	// Lock takes the customer's lease until the given time; false while
+	// someone else holds an unexpired one.
+	Lock(ctx context.Context, crmID, owner string, until time.Time) (bool, error)
 	Unlock(ctx context.Context, crmID, owner string) error
 	Load(ctx context.Context, crmID string) (State, error)
-	// Save writes the state; only the lease holder may.
+	// Save writes the state only while owner holds an unexpired lease;
+	// otherwise it fails with ErrLockLost.
 	Save(ctx context.Context, crmID, owner string, st State) error
 }
 
-// ErrLockLost means the lease expired and someone else took it.
+// ErrLockLost means the lease expired (and someone else may hold it now).
 var ErrLockLost = errors.New("provisioning lease lost")
 
 // DynamoDB is the Store on a table with a string partition key "pk".
@@ -79,27 +101,44 @@ func conditionFailed(err error) bool {
 	return errors.As(err, &cf)
 }
 
-// MarkEvent is a conditional put: the first writer wins.
-func (d *DynamoDB) MarkEvent(ctx context.Context, id string, ttl time.Duration) (bool, error) {
-	_, err := d.Client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:           aws.String(d.Table),
-		Item:                map[string]ddbtypes.AttributeValue{"pk": s("event#" + id), "expires_at": n(d.now().Add(ttl).Unix())},
-		ConditionExpression: aws.String("attribute_not_exists(pk)"),
-	})
-	if conditionFailed(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("provisioning store: mark event %s: %w", id, err)
-	}
-	return true, nil
+func eventKey(id string) map[string]ddbtypes.AttributeValue {
+	return map[string]ddbtypes.AttributeValue{"pk": s("event#" + id)}
 }
 
-// ForgetEvent deletes an event id.
-func (d *DynamoDB) ForgetEvent(ctx context.Context, id string) error {
-	_, err := d.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(d.Table), Key: map[string]ddbtypes.AttributeValue{"pk": s("event#" + id)}})
+// RecordEvent is a conditional put (the first writer wins); a known id is
+// read back to tell received from queued.
+func (d *DynamoDB) RecordEvent(ctx context.Context, id string, ttl time.Duration) (EventStatus, error) {
+	_, err := d.Client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:           aws.String(d.Table),
+		Item:                map[string]ddbtypes.AttributeValue{"pk": s("event#" + id), "status": s(string(EventReceived)), "expires_at": n(d.now().Add(ttl).Unix())},
+		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	})
+	if err == nil {
+		return EventNew, nil
+	}
+	if !conditionFailed(err) {
+		return "", fmt.Errorf("provisioning store: record event %s: %w", id, err)
+	}
+	out, err := d.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(d.Table), Key: eventKey(id), ConsistentRead: aws.Bool(true)})
 	if err != nil {
-		return fmt.Errorf("provisioning store: forget event %s: %w", id, err)
+		return "", fmt.Errorf("provisioning store: read event %s: %w", id, err)
+	}
+	if v, ok := out.Item["status"].(*ddbtypes.AttributeValueMemberS); ok && v.Value == string(EventQueued) {
+		return EventQueued, nil
+	}
+	return EventReceived, nil
+}
+
+// MarkQueued sets the event's status to queued.
+func (d *DynamoDB) MarkQueued(ctx context.Context, id string) error {
+	_, err := d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(d.Table), Key: eventKey(id),
+		UpdateExpression:          aws.String("SET #st = :q"),
+		ExpressionAttributeNames:  map[string]string{"#st": "status"},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":q": s(string(EventQueued))},
+	})
+	if err != nil {
+		return fmt.Errorf("provisioning store: mark event %s queued: %w", id, err)
 	}
 	return nil
 }
@@ -109,13 +148,12 @@ func custKey(crmID string) map[string]ddbtypes.AttributeValue {
 }
 
 // Lock takes the lease when it is free or expired.
-func (d *DynamoDB) Lock(ctx context.Context, crmID, owner string, lease time.Duration) (bool, error) {
-	now := d.now()
+func (d *DynamoDB) Lock(ctx context.Context, crmID, owner string, until time.Time) (bool, error) {
 	_, err := d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(d.Table), Key: custKey(crmID),
 		UpdateExpression:          aws.String("SET lock_owner = :o, lock_until = :u"),
 		ConditionExpression:       aws.String("attribute_not_exists(lock_until) OR lock_until < :now OR lock_owner = :o"),
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":o": s(owner), ":u": n(now.Add(lease).UnixMilli()), ":now": n(now.UnixMilli())},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":o": s(owner), ":u": n(until.UnixMilli()), ":now": n(d.now().UnixMilli())},
 	})
 	if conditionFailed(err) {
 		return false, nil
@@ -156,15 +194,20 @@ func (d *DynamoDB) Load(ctx context.Context, crmID string) (State, error) {
 	return st, nil
 }
 
-// Save writes the state while owner holds the lease.
+// Save writes the state while owner holds the lease and it has not expired:
+// the condition is checked by DynamoDB, so a run whose lease ran out cannot
+// overwrite what the next holder wrote.
 func (d *DynamoDB) Save(ctx context.Context, crmID, owner string, st State) error {
-	b, _ := json.Marshal(st)
-	_, err := d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	b, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("provisioning store: save %s: %w", crmID, err)
+	}
+	_, err = d.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(d.Table), Key: custKey(crmID),
 		UpdateExpression:          aws.String("SET #s = :s"),
-		ConditionExpression:       aws.String("lock_owner = :o"),
+		ConditionExpression:       aws.String("lock_owner = :o AND lock_until > :now"),
 		ExpressionAttributeNames:  map[string]string{"#s": "state"},
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":s": s(string(b)), ":o": s(owner)},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":s": s(string(b)), ":o": s(owner), ":now": n(d.now().UnixMilli())},
 	})
 	if conditionFailed(err) {
 		return fmt.Errorf("provisioning store: save %s: %w", crmID, ErrLockLost)

@@ -4,19 +4,17 @@
 package webhook
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/mail"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // ErrUnauthorized is every signature problem. Callers answer 401 with no
@@ -79,16 +77,16 @@ type Event struct {
 
 // Customer is what the CRM says about the customer.
 type Customer struct {
-	CRMID      string             `json:"crm_id"`
-	Name       string             `json:"name,omitempty"`
-	Kind       string             `json:"kind,omitempty"` // customer (default) or partner
-	Language   string             `json:"language,omitempty"`
-	Contact    *Contact           `json:"contact,omitempty"`
-	Edition    string             `json:"edition,omitempty"`
-	Production bool               `json:"production_pricing,omitempty"`
-	Admin      *Admin             `json:"admin,omitempty"`
-	Quotas     map[string]float64 `json:"quotas,omitempty"` // offering item name -> quota
-	SyncUsers  bool               `json:"sync_psa_users,omitempty"`
+	CRMID      string            `json:"crm_id"`
+	Name       string            `json:"name,omitempty"`
+	Kind       string            `json:"kind,omitempty"` // customer (default) or partner
+	Language   string            `json:"language,omitempty"`
+	Contact    *Contact          `json:"contact,omitempty"`
+	Edition    string            `json:"edition,omitempty"`
+	Production bool              `json:"production_pricing,omitempty"`
+	Admin      *Admin            `json:"admin,omitempty"`
+	Quotas     map[string]*int64 `json:"quotas,omitempty"` // offering item name -> quota (null: unlimited)
+	SyncUsers  bool              `json:"sync_psa_users,omitempty"`
 }
 
 // Contact is the customer's contact.
@@ -122,26 +120,17 @@ var (
 	editionRE = regexp.MustCompile(`^[a-z][a-z0-9_]{1,63}$`)
 )
 
-// Roles a CRM may ask for.
-var Roles = []string{"company_admin", "partner_admin", "unit_admin", "readonly_admin", "backup_admin", "backup_user"}
+// ErrTooLarge is a body above MaxBody (answer 413).
+var ErrTooLarge = errors.New("body larger than the queue can carry")
 
 // ParseEvent decodes an event strictly and checks what its type needs.
 func ParseEvent(body []byte) (Event, error) {
 	var e Event
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&e); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return Event{}, &FieldError{te.Field, "want " + te.Type.String()}
-		}
-		if strings.HasPrefix(err.Error(), "json: unknown field ") {
-			return Event{}, &FieldError{strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`), "unknown field"}
-		}
-		return Event{}, &FieldError{"(body)", "not a JSON object"}
+	if err := decodeStrict(body, &e); err != nil {
+		return Event{}, err
 	}
-	if dec.More() {
-		return Event{}, &FieldError{"(body)", "trailing data after the event"}
+	if err := checkText(&e); err != nil {
+		return Event{}, err
 	}
 	c := &e.Customer
 	switch {
@@ -153,13 +142,13 @@ func ParseEvent(body []byte) (Event, error) {
 		return Event{}, &FieldError{"customer.kind", "customer or partner"}
 	case c.Language != "" && !langRE.MatchString(c.Language):
 		return Event{}, &FieldError{"customer.language", "a language code like en or de-DE"}
-	case len(c.Name) > 255 || strings.ContainsAny(c.Name, "\x00\n\r"):
-		return Event{}, &FieldError{"customer.name", "at most 255 characters on one line"}
+	case utf8.RuneCountInString(c.Name) > 255:
+		return Event{}, &FieldError{"customer.name", "at most 255 characters"}
 	case c.Edition != "" && !editionRE.MatchString(c.Edition):
 		return Event{}, &FieldError{"customer.edition", "an edition name like pck_per_gigabyte"}
 	}
 	if c.Contact != nil {
-		if _, err := mail.ParseAddress(c.Contact.Email); err != nil {
+		if !validEmail(c.Contact.Email) {
 			return Event{}, &FieldError{"customer.contact.email", "not an e-mail address"}
 		}
 	}
@@ -169,13 +158,14 @@ func ParseEvent(body []byte) (Event, error) {
 			return Event{}, &FieldError{"customer.admin.login", "1-255 letters, digits, . _ @ + -"}
 		case !validEmail(a.Email):
 			return Event{}, &FieldError{"customer.admin.email", "not an e-mail address"}
-		case a.Role != "" && !slices.Contains(Roles, a.Role):
-			return Event{}, &FieldError{"customer.admin.role", "one of " + strings.Join(Roles, ", ")}
+		case a.Role != "" && !ValidRole(a.Role):
+			return Event{}, &FieldError{"customer.admin.role", "not a role of the platform's userRole list (" + strings.Join(Roles, ", ") + ")"}
 		}
 	}
-	for name, q := range c.Quotas {
-		if name == "" || q < 0 {
-			return Event{}, &FieldError{"customer.quotas", "offering item names with quotas >= 0"}
+	for _, name := range sortedKeys(quotaNames(c.Quotas)) {
+		if q := c.Quotas[name]; name == "" || len(name) > 255 || q != nil && *q < 0 {
+			// The document types quota.value as "integer, minimum 0" or null.
+			return Event{}, &FieldError{"customer.quotas." + name, "an offering item name with an integer quota >= 0 or null"}
 		}
 	}
 	switch e.Type {
@@ -197,7 +187,19 @@ func ParseEvent(body []byte) (Event, error) {
 	return e, nil
 }
 
+// ValidEmail accepts a bare address (no display name) without invisible
+// characters.
+func ValidEmail(s string) bool { return validEmail(s) && CleanText(s) == "" }
+
 func validEmail(s string) bool {
 	a, err := mail.ParseAddress(s)
 	return err == nil && a.Address == s
+}
+
+func quotaNames(q map[string]*int64) map[string]string {
+	out := make(map[string]string, len(q))
+	for k := range q {
+		out[k] = k
+	}
+	return out
 }

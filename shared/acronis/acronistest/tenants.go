@@ -46,6 +46,7 @@ type tenant struct {
 type TenantSpec struct {
 	Name, Kind, ParentID string
 	CustomerID           string
+	InternalTag          string
 	Enabled              *bool
 }
 
@@ -59,6 +60,9 @@ func (s *Server) AddTenant(sp TenantSpec) string {
 	t := s.newTenantLocked(sp.Name, sp.Kind, sp.ParentID, sp.CustomerID)
 	if sp.Enabled != nil {
 		t.Enabled = *sp.Enabled
+	}
+	if sp.InternalTag != "" {
+		t.InternalTag = &sp.InternalTag
 	}
 	return t.ID
 }
