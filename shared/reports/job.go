@@ -87,7 +87,9 @@ func (j *Job) log() *slog.Logger {
 	return slog.Default()
 }
 
-func pendingKey(key string) string { return "reports/_pending/" + key + ".json" }
+const pendingPrefix = "reports/_pending/"
+
+func pendingKey(key string) string { return pendingPrefix + key + ".json" }
 
 // Run creates (or resumes) the report, waits for it and stores every saved
 // format. A failed format ends the run with an error naming it, after the
@@ -110,6 +112,12 @@ func (j *Job) Run(ctx context.Context, s Spec) (Result, error) {
 	case err == nil && rec.State == "waiting":
 		j.log().InfoContext(ctx, "resuming pending report", "report_id", rec.ReportID, "kind", rec.Kind)
 		return j.finish(ctx, key, rec, false)
+	case errors.Is(err, objstore.ErrAccessDenied):
+		// Never "no record": S3 refuses a missing key with 403 when the role
+		// lacks s3:ListBucket, and a present record would be overwritten by a
+		// second report.
+		return Result{}, fmt.Errorf("report: read pending record %s: %w; the role probably lacks s3:ListBucket on the prefix %s (without it S3 answers 403, not 404, for a missing key); no report created",
+			pendingKey(key), err, pendingPrefix)
 	case err != nil && !errors.Is(err, objstore.ErrNotFound):
 		return Result{}, err
 	}

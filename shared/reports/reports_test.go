@@ -18,6 +18,7 @@ import (
 	"github.com/acp-serverless/acp-serverless/shared/httpretry"
 	"github.com/acp-serverless/acp-serverless/shared/mototest"
 	"github.com/acp-serverless/acp-serverless/shared/objstore"
+	"github.com/acp-serverless/acp-serverless/shared/objstore/objstoretest"
 	"github.com/acp-serverless/acp-serverless/shared/reports"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -326,5 +327,36 @@ func TestToS3(t *testing.T) {
 	r.Close()
 	if rec["state"] != "done" {
 		t.Fatalf("record %v", rec)
+	}
+}
+
+// S3 answers a read of a missing key with 403 when the role lacks
+// s3:ListBucket; the job must not take that for "no pending record" (it
+// would create a second report each run): it fails, naming the key and the
+// permission, and creates nothing.
+func TestRefusedPendingRecord(t *testing.T) {
+	ctx := context.Background()
+	moto := mototest.Get(t)
+	bucket := mototest.Name("deny")
+	if _, err := awsenv.S3(moto.Config()).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := moto.Config()
+	cfg.BaseEndpoint = aws.String(objstoretest.DenyMissingKeys(t, moto.Endpoint))
+	e := setup(t, acronistest.ReportBehavior{Generation: time.Second}, &objstore.S3{Client: awsenv.S3(cfg), Bucket: bucket})
+	res, err := e.job.Run(ctx, e.spec(t, `{"formats":["csv"]}`))
+	if err == nil || !errors.Is(err, objstore.ErrAccessDenied) {
+		t.Fatalf("run with a refused pending record: %+v, err %v", res, err)
+	}
+	for _, want := range []string{"reports/_pending/", "s3:ListBucket"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Fatalf("error %q does not say %q", err, want)
+		}
+	}
+	if n := e.posts(); n != 0 {
+		t.Fatalf("%d reports created after a refusal", n)
+	}
+	for k, err := range (&objstore.S3{Client: awsenv.S3(moto.Config()), Bucket: bucket}).List(ctx, "reports/") {
+		t.Fatalf("object %s (%v) written after a refusal", k, err)
 	}
 }
