@@ -208,6 +208,9 @@ func (s *Server) newReportLocked(body *reportPost) *report {
 		"schedule": map[string]any{"type": body.Schedule.Type, "enabled": enabled}, "generation_date": day}
 	rep.meta = reportMeta{Kind: p.Kind, Level: p.Level, Tenant: p.TenantID, Start: period["start"].(string), End: period["end"].(string)}
 	rep.rows = s.reportRowsLocked(p.TenantID, p.Level, p.HideZeroUsage != nil && *p.HideZeroUsage)
+	for i := range rep.rows {
+		rep.rows[i].RangeStart = rep.meta.Start + "T00:00:00" // the report's period, not the usage API's month
+	}
 	return rep
 }
 
