@@ -60,8 +60,8 @@ func (r *resumer) Read(p []byte) (int, error) {
 			return 0, fmt.Errorf("got %d bytes, more than the %d the stored report declares", r.n, r.size)
 		case err == nil:
 			return k, nil
-		case errors.Is(err, io.EOF) && (r.size <= 0 || r.n == r.size):
-			r.closeBody()
+		case errors.Is(err, io.EOF) && r.size <= 0, r.size > 0 && r.n == r.size:
+			r.closeBody() // every declared byte is in: a connection error after the last one does not matter
 			return k, io.EOF
 		case errors.Is(err, io.EOF):
 			err = fmt.Errorf("answer ended at byte %d of %d", r.n, r.size)
