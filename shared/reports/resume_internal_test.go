@@ -113,4 +113,3 @@ func (c *cutAfter) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
-
