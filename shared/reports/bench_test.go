@@ -58,7 +58,7 @@ func BenchmarkReport512MiB(b *testing.B) {
 	sim.Start()
 	defer sim.Close()
 	sim.SetReportBehavior(acronistest.ReportBehavior{Size: size}) // the tree's rows repeated to a whole row past 512 MiB
-	sim.GenerateTree(10, 50, 0)
+	sim.GenerateTree(2, 10, 0)
 	id, secret := sim.AddAPIClient("")
 	hc := acronis.NewHTTPClient(acronis.HTTPOptions{})
 	src := acronis.NewCachedSource(&acronis.ClientCredentials{Creds: acronis.Credentials{BaseURL: sim.URL(), ClientID: id, ClientSecret: secret}, HTTP: hc}, 0)
