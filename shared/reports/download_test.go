@@ -34,23 +34,25 @@ func TestResumedDownloads(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
 		name     string
+		formats  string
 		behavior acronistest.ReportBehavior
 		wantErr  string
 		check    func(t *testing.T, byStatus map[int]int)
 	}{
-		{"half the downloads cut: a large report lands intact", acronistest.ReportBehavior{Size: 6 << 20, CutRate: 0.5}, "",
+		{"half the downloads cut: a large report lands intact in every format", `["csv","csv_v2_0","json_v1","html"]`, acronistest.ReportBehavior{Size: 6 << 20, CutRate: 0.5}, "",
 			func(t *testing.T, byStatus map[int]int) {
 				if byStatus[206] == 0 {
 					t.Fatalf("answers %v: no download was resumed with a range", byStatus)
 				}
+				t.Logf("download answers by status: %v", byStatus)
 			}},
-		{"server ignores Range: whole answers, bytes already stored skipped", acronistest.ReportBehavior{Size: 2 << 20, IgnoreRange: true, DropDownloads: 3, DropAfter: 30 << 10}, "",
+		{"server ignores Range: whole answers, bytes already stored skipped", `["csv_v2_0"]`, acronistest.ReportBehavior{Size: 2 << 20, IgnoreRange: true, DropDownloads: 3, DropAfter: 30 << 10}, "",
 			func(t *testing.T, byStatus map[int]int) {
 				if byStatus[200] != 4 || byStatus[206] != 0 {
 					t.Fatalf("answers %v, want four whole (200) answers", byStatus)
 				}
 			}},
-		{"cut before any byte, forever: stops after 5 answers in a row", acronistest.ReportBehavior{Size: 1 << 20, DropDownloads: 1000, DropAfter: 0}, "no progress in 5 answers in a row",
+		{"cut before any byte, forever: stops after 5 answers in a row", `["csv_v2_0"]`, acronistest.ReportBehavior{Size: 1 << 20, DropDownloads: 1000, DropAfter: 0}, "no progress in 5 answers in a row",
 			func(t *testing.T, byStatus map[int]int) {
 				if byStatus[200] != 5 {
 					t.Fatalf("answers %v, want exactly 5 requests", byStatus)
@@ -62,7 +64,7 @@ func TestResumedDownloads(t *testing.T) {
 			b := tt.behavior
 			b.Generation = time.Second
 			e := setup(t, b, nil)
-			res, err := e.job.Run(ctx, e.spec(t, `{"formats":["csv_v2_0"]}`))
+			res, err := e.job.Run(ctx, e.spec(t, `{"formats":`+tt.formats+`}`))
 			key := "reports/kind=usage_summary/dt=2026-10-01/" + res.ReportID + ".v2.csv"
 			if tt.check != nil {
 				tt.check(t, downloads(e, res.ReportID))
@@ -79,8 +81,13 @@ func TestResumedDownloads(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got, want := e.content(t, key), e.expected(t, res.ReportID, "csv_v2_0"); !bytes.Equal(got, want) || len(want) < int(b.Size) {
-				t.Fatalf("stored %d bytes that differ from the report's %d", len(got), len(want))
+			for _, o := range res.Objects {
+				if got, want := e.content(t, o.Key), e.expected(t, res.ReportID, o.Format); !bytes.Equal(got, want) || len(want) < int(b.Size) {
+					t.Fatalf("%s: stored %d bytes that differ from the report's %d", o.Format, len(got), len(want))
+				}
+			}
+			if len(res.Objects) != strings.Count(tt.formats, ",")+1 {
+				t.Fatalf("stored %+v", res.Objects)
 			}
 		})
 	}
