@@ -127,7 +127,7 @@ func pass(t *testing.T, faulty bool) outcome {
 			sim.AddResources(id, 15, 3)
 		}
 	}
-	sim.SetReportBehavior(acronistest.ReportBehavior{Size: 200 << 10})
+	sim.SetReportBehavior(acronistest.ReportBehavior{Size: 200 << 10}) // rounded up to a whole row
 	cbr := cbrtest.NewServer(t, cbrtest.Config{Seed: 4})
 	cbr.Populate(4, 20, 6)
 	clientID, clientSecret := sim.AddAPIClient("")
@@ -387,7 +387,7 @@ func TestEndToEnd(t *testing.T) {
 	if clean.Tenants != want.Tenants || clean.Activations != 1 || !clean.UsageComplete || !clean.AuditNotified || clean.TokenMints != 1 {
 		t.Fatalf("clean pass: %+v", clean)
 	}
-	if clean.UsageTenants < 20 || clean.UsageItems == 0 || clean.ReportBytes != 200<<10 || clean.AuditFindings == 0 {
+	if clean.UsageTenants < 20 || clean.UsageItems == 0 || clean.ReportBytes < 200<<10 || clean.AuditFindings == 0 {
 		t.Fatalf("clean pass produced too little: %+v", clean)
 	}
 	wantObjects := []string{"audit/findings.jsonl.gz", "audit/latest.json", "audit/report.html", "audit/summary.json",

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,6 +48,7 @@ func TestHandler(t *testing.T) {
 	moto := mototest.Get(t)
 	sim := acronistest.NewServer(t, acronistest.Config{})
 	sim.SetReportBehavior(acronistest.ReportBehavior{Size: 1 << 20})
+	sim.GenerateTree(1, 3, 0) // the report's rows are the tree's customers
 	id, secret := sim.AddAPIClient("")
 	tok := acronistest.MintToken(t, sim, id, secret)
 	sm := awsenv.SecretsManager(moto.Config())
@@ -80,7 +82,12 @@ func TestHandler(t *testing.T) {
 		t.Fatalf("result %s", out)
 	}
 	head, err := s3c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(res.Objects[0].Key)})
-	if err != nil || aws.ToInt64(head.ContentLength) != 1<<20 || head.Metadata["tenant-id"] != sim.RootTenantID() {
+	content, cerr := sim.StoredReportContent(res.ReportID, "csv_v2_0")
+	if cerr != nil {
+		t.Fatal(cerr)
+	}
+	want, _ := io.Copy(io.Discard, content) // 1 MiB rounded up to a whole row
+	if err != nil || aws.ToInt64(head.ContentLength) != want || want < 1<<20 || head.Metadata["tenant-id"] != sim.RootTenantID() {
 		t.Fatalf("object: %v %v", head, err)
 	}
 	if strings.Contains(logs.String(), tok) {

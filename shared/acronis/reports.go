@@ -13,6 +13,10 @@ var (
 	ReportKinds   = []string{"usage_current", "usage_summary", "usage_daily", "usage_breakdown"}
 	ReportLevels  = []string{"itself", "direct_partners", "all_partners", "all_customers", "accounts"}
 	ReportFormats = []string{"csv", "html", "json_v1", "csv_v2_0", "json_v2_0"}
+	// StoredReportFormats is the stored item's report_format enum in the
+	// OpenAPI document: json_v2_0 can be requested but is not in it, so a
+	// stored item of that format may never be listed.
+	StoredReportFormats = []string{"json_v1", "csv_v2_0", "csv", "html"}
 )
 
 // ReportPeriod is a date range, YYYY-MM-DD.
@@ -104,16 +108,23 @@ func (c *Client) StoredReports(ctx context.Context, reportID string) ([]StoredRe
 }
 
 // DownloadStored opens a stored report's body (gzip-compressed by the
-// platform) from byte offset from (0 = all). The caller closes it.
+// platform) from byte offset from (0 = all) with "Range: bytes=N-". The
+// answer is 206 when the server honoured the range, 200 (whole file) when
+// it did not: the caller checks. Accept-Encoding is identity so that the
+// offsets count the file's bytes, not a transfer encoding's. The caller
+// closes the body.
 func (c *Client) DownloadStored(ctx context.Context, reportID, storedID string, from int64) (*http.Response, error) {
 	for _, id := range []string{reportID, storedID} {
 		if err := CheckUUID(id); err != nil {
 			return nil, fmt.Errorf("acronis: download report: %w", err)
 		}
 	}
-	var h http.Header
+	if from < 0 {
+		return nil, fmt.Errorf("acronis: download report: offset %d is negative", from)
+	}
+	h := http.Header{"Accept-Encoding": {"identity"}}
 	if from > 0 {
-		h = http.Header{"Range": {"bytes=" + strconv.FormatInt(from, 10) + "-"}}
+		h.Set("Range", "bytes="+strconv.FormatInt(from, 10)+"-")
 	}
 	return c.Stream(ctx, "GET", "/api/2/reports/"+reportID+"/stored/"+url.PathEscape(storedID), nil, h)
 }

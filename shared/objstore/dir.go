@@ -91,6 +91,9 @@ func (d *Dir) Get(_ context.Context, key string) (io.ReadCloser, error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("objstore: get %s: %w", key, ErrNotFound)
 	}
+	if errors.Is(err, fs.ErrPermission) {
+		return nil, fmt.Errorf("objstore: get %s: %w: %w", key, ErrAccessDenied, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("objstore: get %s: %w", key, err)
 	}

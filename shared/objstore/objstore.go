@@ -18,6 +18,12 @@ var ErrExists = errors.New("object already exists")
 // ErrNotFound is returned by Get for a missing key.
 var ErrNotFound = errors.New("object not found")
 
+// ErrAccessDenied is returned when the store refuses the call (S3 403). Real
+// S3 answers a read of a missing key with 403 AccessDenied, not 404, when the
+// caller lacks s3:ListBucket: so a refusal is never proof that a key is
+// absent, and callers must not treat it as ErrNotFound.
+var ErrAccessDenied = errors.New("access denied")
+
 // PutOptions describe an object.
 type PutOptions struct {
 	ContentType     string
@@ -31,7 +37,8 @@ type Store interface {
 	Put(ctx context.Context, key string, r io.Reader, o PutOptions) error
 	// PutIfAbsent writes only when key does not exist yet (ErrExists otherwise).
 	PutIfAbsent(ctx context.Context, key string, r io.Reader, o PutOptions) error
-	// Get opens an object (ErrNotFound when missing).
+	// Get opens an object (ErrNotFound when missing, ErrAccessDenied when
+	// refused, which may also mean missing without s3:ListBucket).
 	Get(ctx context.Context, key string) (io.ReadCloser, error)
 	// List yields the keys under prefix in lexical order.
 	List(ctx context.Context, prefix string) iter.Seq2[string, error]

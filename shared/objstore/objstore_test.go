@@ -6,11 +6,13 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/acp-serverless/acp-serverless/shared/awsenv"
 	"github.com/acp-serverless/acp-serverless/shared/mototest"
 	"github.com/acp-serverless/acp-serverless/shared/objstore"
+	"github.com/acp-serverless/acp-serverless/shared/objstore/objstoretest"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
@@ -109,6 +111,51 @@ func TestFailedPutLeavesNoObject(t *testing.T) {
 			}
 			if _, err := st.Get(ctx, "reports/broken.csv"); !errors.Is(err, objstore.ErrNotFound) {
 				t.Fatalf("partial object visible: %v", err)
+			}
+		})
+	}
+}
+
+// Real S3 refuses a read of a missing key with 403 when the caller lacks
+// s3:ListBucket; moto answers 404. Through a proxy that answers as AWS does,
+// a refusal must come back as ErrAccessDenied and never as ErrNotFound.
+func TestMissingVersusRefused(t *testing.T) {
+	ctx := context.Background()
+	moto := mototest.Get(t)
+	direct := awsenv.S3(moto.Config())
+	bucket := mototest.Name("deny")
+	if _, err := direct.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := moto.Config()
+	cfg.BaseEndpoint = aws.String(objstoretest.DenyMissingKeys(t, moto.Endpoint))
+	denying := &objstore.S3{Client: awsenv.S3(cfg), Bucket: bucket}
+	plain := &objstore.S3{Client: direct, Bucket: bucket}
+	if err := plain.Put(ctx, "reports/here.csv", bytes.NewReader([]byte("a,b\n")), objstore.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name                     string
+		st                       objstore.Store
+		key                      string
+		wantNotFound, wantDenied bool
+	}{
+		{"moto: missing key is 404", plain, "reports/absent.json", true, false},
+		{"aws without ListBucket: missing key is 403", denying, "reports/absent.json", false, true},
+		{"aws without ListBucket: present key reads", denying, "reports/here.csv", false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rc, err := tt.st.Get(ctx, tt.key)
+			if err == nil {
+				rc.Close()
+			}
+			if errors.Is(err, objstore.ErrNotFound) != tt.wantNotFound || errors.Is(err, objstore.ErrAccessDenied) != tt.wantDenied {
+				t.Fatalf("err %v: not-found %v (want %v), denied %v (want %v)", err,
+					errors.Is(err, objstore.ErrNotFound), tt.wantNotFound, errors.Is(err, objstore.ErrAccessDenied), tt.wantDenied)
+			}
+			if tt.wantDenied && !strings.Contains(err.Error(), tt.key) {
+				t.Fatalf("the error does not name the key: %v", err)
 			}
 		})
 	}

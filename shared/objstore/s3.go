@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -78,13 +80,29 @@ func (s *S3) PutIfAbsent(ctx context.Context, key string, r io.Reader, o PutOpti
 func (s *S3) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	out, err := s.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(key)})
 	if err != nil {
-		var nk *s3types.NoSuchKey
-		if errors.As(err, &nk) {
-			return nil, fmt.Errorf("objstore: get s3://%s/%s: %w", s.Bucket, key, ErrNotFound)
-		}
-		return nil, fmt.Errorf("objstore: get s3://%s/%s: %w", s.Bucket, key, err)
+		return nil, fmt.Errorf("objstore: get s3://%s/%s: %w", s.Bucket, key, classify(err))
 	}
 	return out.Body, nil
+}
+
+// classify maps S3's answers to the store's sentinels, keeping the SDK's
+// error in the chain. 404 NoSuchKey (NotFound for HEAD, which has no body)
+// is ErrNotFound; NoSuchBucket is not (a missing bucket is a deployment
+// error, not an absent object). Any 403 is ErrAccessDenied: AWS answers a
+// missing key with 403 AccessDenied when the caller lacks s3:ListBucket.
+func classify(err error) error {
+	var nk *s3types.NoSuchKey
+	var nf *s3types.NotFound
+	var ae smithy.APIError
+	var re *awshttp.ResponseError
+	switch {
+	case errors.As(err, &nk), errors.As(err, &nf):
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	case errors.As(err, &re) && re.HTTPStatusCode() == http.StatusForbidden,
+		errors.As(err, &ae) && ae.ErrorCode() == "AccessDenied":
+		return fmt.Errorf("%w: %w", ErrAccessDenied, err)
+	}
+	return err
 }
 
 // List walks every page of ListObjectsV2.
@@ -94,7 +112,7 @@ func (s *S3) List(ctx context.Context, prefix string) iter.Seq2[string, error] {
 		for p.HasMorePages() {
 			page, err := p.NextPage(ctx)
 			if err != nil {
-				yield("", fmt.Errorf("objstore: list s3://%s/%s: %w", s.Bucket, prefix, err))
+				yield("", fmt.Errorf("objstore: list s3://%s/%s: %w", s.Bucket, prefix, classify(err)))
 				return
 			}
 			for _, o := range page.Contents {

@@ -57,7 +57,8 @@ func BenchmarkReport512MiB(b *testing.B) {
 	sim := acronistest.New(acronistest.Config{})
 	sim.Start()
 	defer sim.Close()
-	sim.SetReportBehavior(acronistest.ReportBehavior{Size: size})
+	sim.SetReportBehavior(acronistest.ReportBehavior{Size: size}) // the tree's rows repeated to a whole row past 512 MiB
+	sim.GenerateTree(2, 10, 0)
 	id, secret := sim.AddAPIClient("")
 	hc := acronis.NewHTTPClient(acronis.HTTPOptions{})
 	src := acronis.NewCachedSource(&acronis.ClientCredentials{Creds: acronis.Credentials{BaseURL: sim.URL(), ClientID: id, ClientSecret: secret}, HTTP: hc}, 0)
@@ -89,7 +90,7 @@ func BenchmarkReport512MiB(b *testing.B) {
 				n, _ = io.Copy(io.Discard, zr)
 				resp.Body.Close()
 			})
-			if n != size {
+			if n < size {
 				b.Fatalf("copied %d bytes", n)
 			}
 			b.ReportMetric(float64(heap)/(1<<20), "peak-heap-MiB")
@@ -106,7 +107,7 @@ func BenchmarkReport512MiB(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if res.Objects[0].Bytes != size {
+			if res.Objects[0].Bytes < size {
 				b.Fatalf("stored %d bytes", res.Objects[0].Bytes)
 			}
 			b.ReportMetric(float64(heap)/(1<<20), "peak-heap-MiB")

@@ -3,6 +3,7 @@ package reports
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,8 +37,13 @@ type Job struct {
 	PollMax      time.Duration // default 30s
 	// Reserve is kept free before the deadline: once waiting would eat into
 	// it, the report is recorded as pending (default 60s, time for downloads).
-	Reserve          time.Duration
-	DownloadAttempts int // default 4
+	Reserve time.Duration
+	// A cut download resumes after ResumeMin (default 500ms), doubling up
+	// to ResumeMax (default 20s) while answers add nothing, jittered; it
+	// gives up after ResumeStalls such answers in a row (default 5), or
+	// when the next wait would pass the context's deadline.
+	ResumeMin, ResumeMax time.Duration
+	ResumeStalls         int
 	// Sleep waits (tests replace it); default a timer honouring ctx.
 	Sleep func(ctx context.Context, d time.Duration) error
 }
@@ -57,6 +64,9 @@ type Result struct {
 	Created  bool     `json:"created"`
 	Objects  []Object `json:"objects,omitempty"`
 	Failed   []string `json:"failed_formats,omitempty"`
+	// Missing lists requested formats no stored item ever matched: the
+	// stored list's documented formats do not include them (json_v2_0).
+	Missing []string `json:"missing_formats,omitempty"`
 }
 
 // pending is the record kept under reports/_pending/<request key>.json.
@@ -71,6 +81,7 @@ type pending struct {
 	State     string    `json:"state"` // waiting, done, failed
 	CreatedAt time.Time `json:"created_at"`
 	Objects   []Object  `json:"objects,omitempty"`
+	Missing   []string  `json:"missing_formats,omitempty"`
 }
 
 func (j *Job) now() time.Time {
@@ -87,7 +98,9 @@ func (j *Job) log() *slog.Logger {
 	return slog.Default()
 }
 
-func pendingKey(key string) string { return "reports/_pending/" + key + ".json" }
+const pendingPrefix = "reports/_pending/"
+
+func pendingKey(key string) string { return pendingPrefix + key + ".json" }
 
 // Run creates (or resumes) the report, waits for it and stores every saved
 // format. A failed format ends the run with an error naming it, after the
@@ -106,10 +119,16 @@ func (j *Job) Run(ctx context.Context, s Spec) (Result, error) {
 	rec, err := j.readPending(ctx, key)
 	switch {
 	case err == nil && rec.State == "done":
-		return Result{ReportID: rec.ReportID, Kind: rec.Kind, Period: rec.Period, Status: "already_stored", Objects: rec.Objects}, nil
+		return Result{ReportID: rec.ReportID, Kind: rec.Kind, Period: rec.Period, Status: "already_stored", Objects: rec.Objects, Missing: rec.Missing}, nil
 	case err == nil && rec.State == "waiting":
 		j.log().InfoContext(ctx, "resuming pending report", "report_id", rec.ReportID, "kind", rec.Kind)
 		return j.finish(ctx, key, rec, false)
+	case errors.Is(err, objstore.ErrAccessDenied):
+		// Never "no record": S3 refuses a missing key with 403 when the role
+		// lacks s3:ListBucket, and a present record would be overwritten by a
+		// second report.
+		return Result{}, fmt.Errorf("report: read pending record %s: %w; the role probably lacks s3:ListBucket on the prefix %s (without it S3 answers 403, not 404, for a missing key); no report created",
+			pendingKey(key), err, pendingPrefix)
 	case err != nil && !errors.Is(err, objstore.ErrNotFound):
 		return Result{}, err
 	}
@@ -155,7 +174,7 @@ func (j *Job) resumeByID(ctx context.Context, id string) (Result, error) {
 
 func (j *Job) finish(ctx context.Context, key string, rec pending, created bool) (Result, error) {
 	res := Result{ReportID: rec.ReportID, Kind: rec.Kind, Period: rec.Period, Created: created}
-	stored, err := j.wait(ctx, rec)
+	stored, missing, err := j.wait(ctx, rec)
 	if errors.Is(err, ErrPending) {
 		res.Status = "pending"
 		if werr := j.writePending(ctx, key, rec); werr != nil {
@@ -178,7 +197,12 @@ func (j *Job) finish(ctx context.Context, key string, rec pending, created bool)
 		}
 		res.Objects = append(res.Objects, obj)
 	}
-	rec.Objects = res.Objects
+	rec.Objects, rec.Missing = res.Objects, missing
+	res.Missing = missing
+	if len(missing) > 0 {
+		j.log().WarnContext(ctx, "requested formats never listed as stored", "report_id", rec.ReportID, "missing_formats", missing,
+			"documented", acronis.StoredReportFormats)
+	}
 	rec.State = "done"
 	if len(res.Failed) > 0 {
 		rec.State = "failed" // the next run creates a new report
@@ -195,17 +219,14 @@ func (j *Job) finish(ctx context.Context, key string, rec pending, created bool)
 
 // wait polls the stored list until every requested format is saved or
 // failed, with growing intervals, and gives up with ErrPending when the
-// next wait would eat into the reserve before the deadline.
-func (j *Job) wait(ctx context.Context, rec pending) ([]acronis.StoredReport, error) {
-	minWait, maxWait, reserve := j.PollMin, j.PollMax, j.Reserve
-	if minWait <= 0 {
-		minWait = 2 * time.Second
-	}
-	if maxWait <= 0 {
-		maxWait = 30 * time.Second
-	}
-	if reserve <= 0 {
-		reserve = time.Minute
+// next wait would eat into the reserve before the deadline. A requested
+// format outside the stored list's documented enum (json_v2_0) may never be
+// listed: it is matched if it shows up, never waited for, and returned as
+// missing once the others are settled.
+func (j *Job) wait(ctx context.Context, rec pending) ([]acronis.StoredReport, []string, error) {
+	if !slices.ContainsFunc(rec.Formats, storable) {
+		return nil, nil, fmt.Errorf("report %s: none of the formats %s is a stored-report format (%s): nothing would ever be listed",
+			rec.ReportID, strings.Join(rec.Formats, ", "), strings.Join(acronis.StoredReportFormats, ", "))
 	}
 	sleep := j.Sleep
 	if sleep == nil {
@@ -215,98 +236,109 @@ func (j *Job) wait(ctx context.Context, rec pending) ([]acronis.StoredReport, er
 	if !hasDeadline {
 		deadline = time.Now().Add(15 * time.Minute) // never wait without bound
 	}
-	wait := minWait
+	wait, reserve := cmp.Or(j.PollMin, 2*time.Second), cmp.Or(j.Reserve, time.Minute)
 	for polls := 1; ; polls++ {
 		items, err := j.Client.StoredReports(ctx, rec.ReportID)
 		if err != nil {
-			return nil, fmt.Errorf("report %s: stored list: %w", rec.ReportID, err)
+			return nil, nil, fmt.Errorf("report %s: stored list: %w", rec.ReportID, err)
 		}
-		byFormat := map[string]acronis.StoredReport{}
-		for _, it := range items {
-			byFormat[it.ReportFormat] = it
-		}
-		done := true
-		var out []acronis.StoredReport
-		for _, f := range rec.Formats {
-			it, ok := byFormat[f]
-			switch {
-			case !ok || it.Status == acronis.ReportInProgress:
-				done = false
-			case it.Status == acronis.ReportSaved || it.Status == acronis.ReportFailed:
-				out = append(out, it)
-			default:
-				return nil, fmt.Errorf("report %s: format %s has unknown status %q", rec.ReportID, f, it.Status)
-			}
-		}
-		if done {
+		out, missing, done, err := settle(rec, items)
+		if err != nil || done {
 			j.log().InfoContext(ctx, "report ready", "report_id", rec.ReportID, "polls", polls)
-			return out, nil
+			return out, missing, err
 		}
 		if time.Until(deadline) < reserve+wait {
-			return nil, ErrPending
+			return nil, nil, ErrPending
 		}
 		if err := sleep(ctx, wait); err != nil {
-			return nil, ErrPending
+			return nil, nil, ErrPending
 		}
-		wait = min(wait*2, maxWait)
+		wait = min(wait*2, cmp.Or(j.PollMax, 30*time.Second))
 	}
 }
 
-// download streams one saved format into the store, decompressed, and
-// retries an interrupted transfer from the start. The object appears only
-// when the whole body arrived intact (gzip CRC and length, or the declared
-// size): a short read fails the upload, which leaves nothing under the key.
+func storable(format string) bool { return slices.Contains(acronis.StoredReportFormats, format) }
+
+// settle matches the stored list with the requested formats: done when
+// every format that can be listed is saved or failed.
+func settle(rec pending, items []acronis.StoredReport) (out []acronis.StoredReport, missing []string, done bool, err error) {
+	byFormat := map[string]acronis.StoredReport{}
+	for _, it := range items {
+		byFormat[it.ReportFormat] = it
+	}
+	done = true
+	for _, f := range rec.Formats {
+		it, ok := byFormat[f]
+		switch {
+		case !ok && !storable(f):
+			missing = append(missing, f)
+		case !ok || it.Status == acronis.ReportInProgress:
+			done = false
+		case it.Status == acronis.ReportSaved || it.Status == acronis.ReportFailed:
+			out = append(out, it)
+		default:
+			return nil, nil, false, fmt.Errorf("report %s: format %s has unknown status %q", rec.ReportID, f, it.Status)
+		}
+	}
+	return out, missing, done, nil
+}
+
+// download streams one saved format into the store, decompressed. An
+// interrupted transfer resumes where it stopped (see resumer), inside the
+// same upload; the object appears only when the whole body arrived intact
+// (gzip CRC and length, or the declared size): a failed read fails the
+// upload, which leaves nothing under the key.
 func (j *Job) download(ctx context.Context, rec pending, sr acronis.StoredReport) (Object, error) {
 	key := fmt.Sprintf("reports/kind=%s/dt=%s/%s.%s", rec.Kind, rec.Date, rec.ReportID, Extension(sr.ReportFormat))
 	meta := map[string]string{"report-id": rec.ReportID, "kind": rec.Kind, "period": rec.Period, "tenant-id": rec.TenantID,
 		"format": sr.ReportFormat, "stored-size": strconv.FormatInt(sr.Size, 10)}
-	attempts := j.DownloadAttempts
-	if attempts <= 0 {
-		attempts = 4
+	raw := j.resumer(ctx, rec.ReportID, sr)
+	defer raw.Close()
+	n, err := j.upload(ctx, raw, sr, key, meta)
+	if err != nil {
+		return Object{}, fmt.Errorf("report %s: download %s: %w", rec.ReportID, sr.ReportFormat, err)
 	}
-	var lastErr error
-	for attempt := 1; attempt <= attempts; attempt++ {
-		n, err := j.downloadOnce(ctx, rec.ReportID, sr, key, meta)
-		if err == nil {
-			j.log().InfoContext(ctx, "report stored", "report_id", rec.ReportID, "format", sr.ReportFormat, "key", key, "bytes", n, "attempt", attempt)
-			return Object{Key: key, Format: sr.ReportFormat, Bytes: n}, nil
-		}
-		lastErr = err
-		var ae *acronis.APIError
-		if errors.As(err, &ae) && ae.Status < 500 && ae.Status != http.StatusTooManyRequests || ctx.Err() != nil {
-			break
-		}
-		j.log().WarnContext(ctx, "report download interrupted; retrying from the start", "report_id", rec.ReportID, "format", sr.ReportFormat, "attempt", attempt, "error", err.Error())
-	}
-	return Object{}, fmt.Errorf("report %s: download %s: %w", rec.ReportID, sr.ReportFormat, lastErr)
+	j.log().InfoContext(ctx, "report stored", "report_id", rec.ReportID, "format", sr.ReportFormat, "key", key, "bytes", n, "requests", raw.requests)
+	return Object{Key: key, Format: sr.ReportFormat, Bytes: n}, nil
 }
 
-func (j *Job) downloadOnce(ctx context.Context, reportID string, sr acronis.StoredReport, key string, meta map[string]string) (int64, error) {
-	resp, err := j.Client.DownloadStored(ctx, reportID, sr.ID, 0)
-	if err != nil {
-		return 0, err
+func (j *Job) resumer(ctx context.Context, reportID string, sr acronis.StoredReport) *resumer {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(15 * time.Minute) // never resume without bound
 	}
-	defer resp.Body.Close()
-	raw := &countingReader{r: resp.Body}
+	sleep := j.Sleep
+	if sleep == nil {
+		sleep = sleepCtx
+	}
+	r := &resumer{ctx: ctx, size: sr.Size, sleep: sleep, deadline: deadline,
+		min: cmp.Or(j.ResumeMin, defaultResumeMin), max: cmp.Or(j.ResumeMax, defaultResumeMax), stallMax: cmp.Or(j.ResumeStalls, defaultResumeStalls),
+		open: func(ctx context.Context, from int64) (*http.Response, error) {
+			return j.Client.DownloadStored(ctx, reportID, sr.ID, from)
+		}}
+	r.onResume = func(from int64, requests int, wait time.Duration, cause error) {
+		j.log().WarnContext(ctx, "report download interrupted; resuming", "report_id", reportID, "format", sr.ReportFormat,
+			"from_byte", from, "requests", requests, "wait", wait.String(), "error", cause.Error())
+	}
+	return r
+}
+
+// upload decompresses raw (when it is gzip) into the store under key.
+func (j *Job) upload(ctx context.Context, raw *resumer, sr acronis.StoredReport, key string, meta map[string]string) (int64, error) {
 	br := bufio.NewReaderSize(raw, 64<<10)
 	var body io.Reader = br
-	magic, _ := br.Peek(2)
-	gz := bytes.Equal(magic, []byte{0x1f, 0x8b})
-	if gz {
+	magic, err := br.Peek(2)
+	if err != nil && len(magic) < 2 && !errors.Is(err, io.EOF) {
+		return 0, err
+	}
+	if bytes.Equal(magic, []byte{0x1f, 0x8b}) {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return 0, fmt.Errorf("gzip header: %w", err)
 		}
 		body = zr // gzip checks CRC and length at the end: truncation is an error
 	}
-	out := &countingReader{r: body, atEOF: func() error {
-		// Without gzip's own check (or when the transport already undid a
-		// Content-Encoding), compare with the size the API declared.
-		if !gz && !resp.Uncompressed && sr.Size > 0 && raw.n != sr.Size {
-			return fmt.Errorf("truncated: %d of %d bytes", raw.n, sr.Size)
-		}
-		return nil
-	}}
+	out := &countingReader{r: body}
 	ctype := map[string]string{"csv": "text/csv", "csv_v2_0": "text/csv", "html": "text/html", "json_v1": "application/json", "json_v2_0": "application/json"}[sr.ReportFormat]
 	if err := j.Store.Put(ctx, key, out, objstore.PutOptions{ContentType: ctype, Metadata: meta}); err != nil {
 		return 0, err
@@ -315,19 +347,13 @@ func (j *Job) downloadOnce(ctx context.Context, reportID string, sr acronis.Stor
 }
 
 type countingReader struct {
-	r     io.Reader
-	n     int64
-	atEOF func() error
+	r io.Reader
+	n int64
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
-	if err == io.EOF && c.atEOF != nil {
-		if cerr := c.atEOF(); cerr != nil {
-			return n, cerr
-		}
-	}
 	return n, err
 }
 

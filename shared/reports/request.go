@@ -95,6 +95,10 @@ func (r Request) resolve(d Request, now time.Time) (Spec, error) {
 		}
 		seen[f] = true
 	}
+	if !slices.ContainsFunc(s.Formats, storable) {
+		return Spec{}, fmt.Errorf("report request: field \"formats\": %s never appear in the stored-report list (documented formats: %s); request one of those too",
+			strings.Join(s.Formats, ", "), strings.Join(acronis.StoredReportFormats, ", "))
+	}
 	period := r.Period
 	if len(period) == 0 {
 		period = d.Period

@@ -2,10 +2,13 @@ package acronistest
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
+	"encoding/csv"
+	"encoding/json"
 	"fmt"
+	"html"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strconv"
@@ -18,81 +21,53 @@ type ReportBehavior struct {
 	ListDelay   time.Duration   // the stored list stays empty this long after creation
 	Generation  time.Duration   // then each format is in_progress this long
 	FailFormats map[string]bool // these formats end "failed"
-	Size        int64           // uncompressed bytes of each generated report (default 64 KiB)
-	// DropDownloads: the first N downloads are cut after DropAfter bytes of
-	// body (an interrupted transfer).
+	// Size pads each stored report to at least this many uncompressed bytes
+	// by repeating the tree's rows, always to a whole row (0 = the tree's
+	// rows once). The content is the snapshot taken at creation.
+	Size int64
+	// Download faults read at each download (they apply at once):
+	// DropDownloads cuts the next N downloads after DropAfter bytes of
+	// their body; CutRate cuts that fraction of the others at a random
+	// point mid-body; IgnoreRange answers 200 with the whole file whatever
+	// Range asks, as a server without range support does.
 	DropDownloads int
 	DropAfter     int64
+	CutRate       float64
+	IgnoreRange   bool
 }
 
 type report struct {
 	id        string
 	version   int64
-	body      map[string]any // as posted
+	body      map[string]any // as answered
 	created   time.Time
-	formats   []string
+	formats   []string          // stored formats: the documented enum only
 	storedIDs map[string]string // format -> stored id
 	behavior  ReportBehavior
+	rows      []reportRow // the tenant tree's usage when the report was created
+	meta      reportMeta
 	sizes     map[string]int64 // stored id -> compressed size, once computed
 }
 
-// SetReportBehavior applies to reports created from now on (drops apply at once).
+// SetReportBehavior applies to reports created from now on (download faults
+// apply at once).
 func (s *Server) SetReportBehavior(b ReportBehavior) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if b.Size <= 0 {
-		b.Size = 64 << 10
-	}
 	s.reportBehavior = b
 	s.dropsLeft = b.DropDownloads
 }
 
-// ReportBody generates the uncompressed content the simulator serves for a
-// stored report: deterministic CSV rows, so tests can compare what landed.
-func ReportBody(storedID string, size int64) io.Reader {
-	return io.LimitReader(&csvGen{rng: rand.New(rand.NewPCG(seedOf(storedID), 1))}, size)
-}
-
-func seedOf(s string) uint64 {
-	var h uint64 = 14695981039346656037
-	for i := 0; i < len(s); i++ {
-		h = (h ^ uint64(s[i])) * 1099511628211
+// StoredReportContent is the uncompressed content a stored report of
+// reportID in format serves (tests compare what landed with it).
+func (s *Server) StoredReportContent(reportID, format string) (io.Reader, error) {
+	s.mu.Lock()
+	rep := s.reports[reportID]
+	s.mu.Unlock()
+	if rep == nil || rep.storedIDs[format] == "" {
+		return nil, fmt.Errorf("acronistest: no stored %s report for %s", format, reportID)
 	}
-	return h
-}
-
-type csvGen struct {
-	rng  *rand.Rand
-	line []byte // backing array reused for every row
-	buf  []byte // what is left of the current row
-	row  int
-}
-
-func (g *csvGen) Read(p []byte) (int, error) {
-	n := 0
-	for n < len(p) {
-		if len(g.buf) == 0 {
-			if g.row == 0 {
-				g.buf = []byte("tenant_name,tenant_id,usage_name,edition,value,unit\n")
-			} else {
-				l := append(g.line[:0], "Customer "...)
-				l = strconv.AppendInt(l, int64(10000+g.rng.IntN(90000)), 10)
-				l = append(l, ',')
-				l = strconv.AppendInt(l, int64(1000+g.rng.IntN(900000)), 10)
-				l = append(l, ",storage,pck_per_gigabyte,"...)
-				l = strconv.AppendInt(l, int64(g.rng.IntN(10000)), 10)
-				l = append(l, '.')
-				l = strconv.AppendInt(l, int64(100+g.rng.IntN(900)), 10)
-				l = append(l, ",GB\n"...)
-				g.line, g.buf = l, l
-			}
-			g.row++
-		}
-		c := copy(p[n:], g.buf)
-		g.buf = g.buf[c:]
-		n += c
-	}
-	return n, nil
+	return rep.content(format), nil
 }
 
 func (s *Server) routesReports() {
@@ -105,97 +80,119 @@ func (s *Server) routesReports() {
 var (
 	reportKinds   = []string{"usage_daily", "usage_summary", "usage_current", "usage_breakdown"}
 	reportLevels  = []string{"itself", "direct_partners", "all_partners", "all_customers", "accounts"}
-	reportFormats = []string{"csv", "html", "json_v1", "csv_v2_0", "json_v2_0"}
+	reportFormats = []string{"csv", "html", "json_v1", "csv_v2_0", "json_v2_0"} // reportPost.parameters.formats
+	// storedFormats is the stored item's report_format enum in the OpenAPI
+	// document (storedReportParams), and report.parameters.formats too.
+	// API-NOTES: "The stored item's `report_format` enum in the OpenAPI
+	// document is `json_v1, csv_v2_0, csv, html`: `json_v2_0` can be
+	// requested but is not in it." The document wins: json_v2_0 is accepted
+	// on creation and never stored, and the report's answers leave it out.
+	storedFormats = []string{"json_v1", "csv_v2_0", "csv", "html"}
 )
 
-func (s *Server) handleCreateReport(w http.ResponseWriter, r *http.Request, auth tokenInfo) {
-	var body struct {
-		Recipients   *[]string `json:"recipients"`
-		ResultAction string    `json:"result_action"`
-		Parameters   *struct {
-			TenantID string   `json:"tenant_id"`
-			Level    string   `json:"level"`
-			Kind     string   `json:"kind"`
-			Formats  []string `json:"formats"`
-			Period   *struct {
-				Start string `json:"start"`
-				End   string `json:"end"`
-			} `json:"period"`
-			HideZeroUsage *bool `json:"hide_zero_usage"`
-			ShowSkus      *bool `json:"show_skus"`
-		} `json:"parameters"`
-		Schedule *struct {
-			Type    string `json:"type"`
-			Enabled *bool  `json:"enabled"`
-		} `json:"schedule"`
-	}
-	if !DecodeBody(w, r, &body) {
-		return
-	}
-	bad := func(msg string) { WriteError(w, http.StatusBadRequest, "BadRequest", msg, "") }
+type reportParams struct {
+	TenantID string   `json:"tenant_id"`
+	Level    string   `json:"level"`
+	Kind     string   `json:"kind"`
+	Formats  []string `json:"formats"`
+	Period   *struct {
+		Start string `json:"start"`
+		End   string `json:"end"`
+	} `json:"period"`
+	HideZeroUsage *bool `json:"hide_zero_usage"`
+	ShowSkus      *bool `json:"show_skus"`
+}
+
+type reportPost struct {
+	Recipients   *[]string     `json:"recipients"`
+	ResultAction string        `json:"result_action"`
+	Parameters   *reportParams `json:"parameters"`
+	Schedule     *struct {
+		Type    string `json:"type"`
+		Enabled *bool  `json:"enabled"`
+	} `json:"schedule"`
+}
+
+// check names what the platform would refuse in a report request.
+func (body *reportPost) check() string {
 	switch {
 	case body.Recipients == nil:
-		bad("recipients is required")
-		return
+		return "recipients is required"
 	case body.ResultAction != "save" && body.ResultAction != "send":
-		bad("result_action must be save or send")
-		return
+		return "result_action must be save or send"
 	case body.Schedule == nil || (body.Schedule.Type != "once" && body.Schedule.Type != "monthly"):
-		bad("schedule.type must be once or monthly")
-		return
+		return "schedule.type must be once or monthly"
 	case body.Parameters == nil:
-		bad("parameters is required")
-		return
+		return "parameters is required"
 	}
 	p := body.Parameters
 	switch {
 	case !slices.Contains(reportKinds, p.Kind):
-		bad("parameters.kind: unknown kind " + p.Kind)
-		return
+		return "parameters.kind: unknown kind " + p.Kind
 	case !slices.Contains(reportLevels, p.Level):
-		bad("parameters.level: unknown level " + p.Level)
-		return
+		return "parameters.level: unknown level " + p.Level
 	case len(p.Formats) == 0:
-		bad("parameters.formats: at least one format")
-		return
+		return "parameters.formats: at least one format"
 	case !isUUID(p.TenantID):
-		bad("parameters.tenant_id: not a UUID")
-		return
+		return "parameters.tenant_id: not a UUID"
 	}
 	for _, f := range p.Formats {
 		if !slices.Contains(reportFormats, f) {
-			bad("parameters.formats: unknown format " + f)
-			return
+			return "parameters.formats: unknown format " + f
 		}
 	}
 	if p.Kind != "usage_current" {
 		if p.Period == nil {
-			bad("parameters.period is required for " + p.Kind)
-			return
+			return "parameters.period is required for " + p.Kind
 		}
 		start, err1 := time.Parse(time.DateOnly, p.Period.Start)
 		end, err2 := time.Parse(time.DateOnly, p.Period.End)
 		if err1 != nil || err2 != nil || end.Before(start) {
-			bad("parameters.period: start and end are YYYY-MM-DD with start <= end")
-			return
+			return "parameters.period: start and end are YYYY-MM-DD with start <= end"
 		}
+	}
+	return ""
+}
+
+func (s *Server) handleCreateReport(w http.ResponseWriter, r *http.Request, auth tokenInfo) {
+	var body reportPost
+	if !DecodeBody(w, r, &body) {
+		return
+	}
+	if msg := body.check(); msg != "" {
+		WriteError(w, http.StatusBadRequest, "BadRequest", msg, "")
+		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.inSubtreeLocked(p.TenantID, auth.tenantID) {
+	if !s.inSubtreeLocked(body.Parameters.TenantID, auth.tenantID) {
 		WriteError(w, http.StatusForbidden, "Forbidden", "Access to the tenant is denied", "")
 		return
 	}
-	rep := &report{id: newUUID(s.rng), version: 1, created: s.cfg.Now(), formats: slices.Clone(p.Formats),
-		storedIDs: map[string]string{}, behavior: s.reportBehavior}
+	rep := s.newReportLocked(&body)
+	if s.reports == nil {
+		s.reports = map[string]*report{}
+	}
+	s.reports[rep.id] = rep
+	WriteJSON(w, http.StatusOK, rep.body)
+}
+
+// newReportLocked creates a report and snapshots the tree's usage for it.
+func (s *Server) newReportLocked(body *reportPost) *report {
+	p := body.Parameters
+	rep := &report{id: newUUID(s.rng), version: 1, created: s.cfg.Now(), storedIDs: map[string]string{}, behavior: s.reportBehavior}
 	for _, f := range p.Formats {
-		rep.storedIDs[f] = newUUID(s.rng)
+		if slices.Contains(storedFormats, f) {
+			rep.formats = append(rep.formats, f)
+			rep.storedIDs[f] = newUUID(s.rng)
+		}
 	}
-	params := map[string]any{"tenant_id": p.TenantID, "level": p.Level, "kind": p.Kind, "formats": p.Formats,
-		"period": map[string]any{"start": stamp(rep.created)[:10], "end": stamp(rep.created)[:10]}}
+	day := stamp(rep.created)[:10]
+	period := map[string]any{"start": day, "end": day}
 	if p.Period != nil {
-		params["period"] = map[string]any{"start": p.Period.Start, "end": p.Period.End}
+		period = map[string]any{"start": p.Period.Start, "end": p.Period.End}
 	}
+	params := map[string]any{"tenant_id": p.TenantID, "level": p.Level, "kind": p.Kind, "formats": slices.Clone(rep.formats), "period": period}
 	if p.HideZeroUsage != nil {
 		params["hide_zero_usage"] = *p.HideZeroUsage
 	}
@@ -208,12 +205,13 @@ func (s *Server) handleCreateReport(w http.ResponseWriter, r *http.Request, auth
 	}
 	rep.body = map[string]any{"id": rep.id, "version": rep.version, "result_action": body.ResultAction,
 		"recipients": *body.Recipients, "parameters": params,
-		"schedule": map[string]any{"type": body.Schedule.Type, "enabled": enabled}, "generation_date": stamp(rep.created)[:10]}
-	if s.reports == nil {
-		s.reports = map[string]*report{}
+		"schedule": map[string]any{"type": body.Schedule.Type, "enabled": enabled}, "generation_date": day}
+	rep.meta = reportMeta{Kind: p.Kind, Level: p.Level, Tenant: p.TenantID, Start: period["start"].(string), End: period["end"].(string)}
+	rep.rows = s.reportRowsLocked(p.TenantID, p.Level, p.HideZeroUsage != nil && *p.HideZeroUsage)
+	for i := range rep.rows {
+		rep.rows[i].RangeStart = rep.meta.Start + "T00:00:00" // the report's period, not the usage API's month
 	}
-	s.reports[rep.id] = rep
-	WriteJSON(w, http.StatusOK, rep.body)
+	return rep
 }
 
 func (s *Server) lookupReport(w http.ResponseWriter, r *http.Request) (*report, bool) {
@@ -267,7 +265,7 @@ func (s *Server) handleStoredReports(w http.ResponseWriter, r *http.Request, _ t
 		}
 		item := map[string]any{"id": rep.storedIDs[f], "report_format": f, "created_at": stamp(rep.created), "status": st}
 		if st == "saved" {
-			item["size"] = s.compressedSize(rep, rep.storedIDs[f])
+			item["size"] = s.compressedSize(rep, f)
 		}
 		items = append(items, item)
 	}
@@ -276,7 +274,8 @@ func (s *Server) handleStoredReports(w http.ResponseWriter, r *http.Request, _ t
 
 // compressedSize is the gzip size of a stored report: generated once to
 // know it, then remembered.
-func (s *Server) compressedSize(rep *report, storedID string) int64 {
+func (s *Server) compressedSize(rep *report, format string) int64 {
+	storedID := rep.storedIDs[format]
 	s.mu.Lock()
 	n, ok := rep.sizes[storedID]
 	s.mu.Unlock()
@@ -284,7 +283,7 @@ func (s *Server) compressedSize(rep *report, storedID string) int64 {
 		return n
 	}
 	cw := &countWriter{}
-	_ = writeGzip(cw, storedID, rep.behavior.Size)
+	_ = writeGzip(cw, rep.content(format))
 	s.mu.Lock()
 	if rep.sizes == nil {
 		rep.sizes = map[string]int64{}
@@ -298,9 +297,11 @@ type countWriter struct{ n int64 }
 
 func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
 
-func writeGzip(w io.Writer, storedID string, size int64) error {
+// writeGzip compresses body the same way every time, so a download resumed
+// at byte N continues the very bytes the first answer began.
+func writeGzip(w io.Writer, body io.Reader) error {
 	zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
-	if _, err := io.Copy(zw, ReportBody(storedID, size)); err != nil {
+	if _, err := io.Copy(zw, body); err != nil {
 		return err
 	}
 	return zw.Close()
@@ -326,39 +327,28 @@ func (s *Server) handleDownloadReport(w http.ResponseWriter, r *http.Request, _ 
 		WriteError(w, http.StatusNotFound, "NotFound", "Stored report is not saved", "")
 		return
 	}
-	var from int64
-	if rg := r.Header.Get("Range"); rg != "" {
-		v, ok := strings.CutPrefix(rg, "bytes=")
-		n, err := strconv.ParseInt(strings.TrimSuffix(v, "-"), 10, 64)
-		if !ok || !strings.HasSuffix(v, "-") || err != nil || n < 0 {
-			WriteError(w, http.StatusRequestedRangeNotSatisfiable, "BadRange", "only bytes=N- ranges are served", "")
-			return
-		}
-		from = n
+	size := s.compressedSize(rep, format)
+	from, ok := s.downloadRange(w, r, size)
+	if !ok {
+		return
 	}
-	s.mu.Lock()
-	drop := s.dropsLeft > 0
-	if drop {
-		s.dropsLeft--
-	}
-	dropAfter := s.reportBehavior.DropAfter
-	s.mu.Unlock()
-
+	cutAt := s.downloadCut(size - from)
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", storedID+".gz"))
+	w.Header().Set("Accept-Ranges", "bytes")
+	w.Header().Set("Content-Length", strconv.FormatInt(size-from, 10))
 	status := http.StatusOK
 	if from > 0 {
 		status = http.StatusPartialContent
-		w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-*/*", from))
+		w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", from, size-1, size))
 	}
 	w.WriteHeader(status)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var out io.Writer = &skipWriter{w: bw, skip: from}
-	if drop {
-		out = &cutWriter{w: out, left: dropAfter}
+	if cutAt >= 0 {
+		out = &skipWriter{w: &cutWriter{w: bw, left: cutAt}, skip: from}
 	}
-	err := writeGzip(out, storedID, rep.behavior.Size)
-	if err == errCut {
+	if err := writeGzip(out, rep.content(format)); err == errCut {
 		bw.Flush()
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, herr := hj.Hijack(); herr == nil {
@@ -369,6 +359,43 @@ func (s *Server) handleDownloadReport(w http.ResponseWriter, r *http.Request, _ 
 		panic(http.ErrAbortHandler)
 	}
 	bw.Flush()
+}
+
+// downloadRange reads "Range: bytes=N-" (the only form served). It answers
+// 416 for other forms and for N past the end; in IgnoreRange mode it serves
+// the whole file, as a server without range support does.
+func (s *Server) downloadRange(w http.ResponseWriter, r *http.Request, size int64) (int64, bool) {
+	rg := r.Header.Get("Range")
+	s.mu.Lock()
+	ignore := s.reportBehavior.IgnoreRange
+	s.mu.Unlock()
+	if rg == "" || ignore {
+		return 0, true
+	}
+	v, ok := strings.CutPrefix(rg, "bytes=")
+	n, err := strconv.ParseInt(strings.TrimSuffix(v, "-"), 10, 64)
+	if !ok || !strings.HasSuffix(v, "-") || err != nil || n < 0 || n >= size {
+		w.Header().Set("Content-Range", fmt.Sprintf("bytes */%d", size))
+		WriteError(w, http.StatusRequestedRangeNotSatisfiable, "BadRange", "only bytes=N- ranges within the file are served", "")
+		return 0, false
+	}
+	return n, true
+}
+
+// downloadCut decides whether this answer breaks off, and after how many of
+// its body bytes (-1: it does not).
+func (s *Server) downloadCut(body int64) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.reportBehavior
+	switch {
+	case s.dropsLeft > 0:
+		s.dropsLeft--
+		return b.DropAfter
+	case b.CutRate > 0 && body > 1 && s.rng.Float64() < b.CutRate:
+		return 1 + s.rng.Int64N(body-1) // mid-body: at least one byte, never all
+	}
+	return -1
 }
 
 type skipWriter struct {
@@ -408,4 +435,202 @@ func (c *cutWriter) Write(p []byte) (int, error) {
 	}
 	c.left -= int64(len(p))
 	return c.w.Write(p)
+}
+
+// reportRow is one usage line of a report: a tenant of the simulated tree
+// and one of its usage items (the same numbers the usage API answers).
+type reportRow struct {
+	TenantName    string `json:"tenant_name"`
+	TenantUUID    string `json:"tenant_uuid"`
+	TenantID      int64  `json:"tenant_id"`
+	TenantKind    string `json:"tenant_kind"`
+	ParentName    string `json:"parent_name"`
+	ApplicationID string `json:"application_id"`
+	UsageName     string `json:"usage_name"`
+	Edition       string `json:"edition"`
+	Unit          string `json:"measurement_unit"`
+	Value         string `json:"value"`
+	RangeStart    string `json:"range_start"`
+}
+
+// reportMeta heads a JSON report.
+type reportMeta struct {
+	Kind   string `json:"kind"`
+	Level  string `json:"level"`
+	Tenant string `json:"tenant_id"`
+	Start  string `json:"period_start"`
+	End    string `json:"period_end"`
+}
+
+// reportRowsLocked snapshots the usage of the tenants the level selects
+// under root: the report is what the tree held when it was created.
+func (s *Server) reportRowsLocked(root, level string, hideZero bool) []reportRow {
+	var rows []reportRow
+	for _, id := range s.subtreeLocked(root) {
+		t := s.tenants[id]
+		if !levelIncludes(level, t, root) {
+			continue
+		}
+		parent := ""
+		if p := s.tenants[t.ParentID]; p != nil {
+			parent = p.Name
+		}
+		for _, u := range s.usageLocked(t) {
+			if hideZero && u.Value == "0" {
+				continue
+			}
+			edition := ""
+			if u.Edition != nil {
+				edition = *u.Edition
+			}
+			rows = append(rows, reportRow{TenantName: t.Name, TenantUUID: t.ID, TenantID: t.LegacyID, TenantKind: t.Kind,
+				ParentName: parent, ApplicationID: u.ApplicationID, UsageName: u.UsageName, Edition: edition,
+				Unit: u.MeasurementUnit, Value: u.Value.String(), RangeStart: u.RangeStart})
+		}
+	}
+	return rows
+}
+
+func levelIncludes(level string, t *tenant, root string) bool {
+	switch level {
+	case "itself":
+		return t.ID == root
+	case "direct_partners":
+		return t.ParentID == root && t.Kind == "partner"
+	case "all_partners":
+		return t.Kind == "partner"
+	case "all_customers":
+		return t.Kind == "customer"
+	}
+	return true // accounts: every tenant
+}
+
+// layout is a format rendered: what comes before the rows, each row
+// (first and later ones differ in JSON by the separator), and what closes.
+type layout struct {
+	head, tail   []byte
+	first, later [][]byte
+}
+
+var (
+	csvV1Header = []string{"tenant_name", "tenant_id", "usage_name", "edition", "value", "unit"}
+	csvV2Header = []string{"tenant_name", "tenant_uuid", "tenant_legacy_id", "tenant_kind", "parent_name",
+		"application_id", "usage_name", "edition", "measurement_unit", "value", "range_start"}
+)
+
+func csvLine(fields []string) []byte {
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	_ = w.Write(fields) // writes to memory: cannot fail
+	w.Flush()
+	return b.Bytes()
+}
+
+func (r reportRow) fields(format string) []string {
+	if format == "csv" {
+		return []string{r.TenantName, r.TenantUUID, r.UsageName, r.Edition, r.Value, r.Unit}
+	}
+	return []string{r.TenantName, r.TenantUUID, strconv.FormatInt(r.TenantID, 10), r.TenantKind, r.ParentName,
+		r.ApplicationID, r.UsageName, r.Edition, r.Unit, r.Value, r.RangeStart}
+}
+
+// render lays out rows in one of the stored formats: CSV with a header row
+// (v1 or the wider v2 columns), a JSON document, or an HTML table.
+func render(format string, meta reportMeta, rows []reportRow) layout {
+	var l layout
+	switch format {
+	case "csv", "csv_v2_0":
+		hdr := csvV1Header
+		if format == "csv_v2_0" {
+			hdr = csvV2Header
+		}
+		l.head = csvLine(hdr)
+		for _, r := range rows {
+			l.first = append(l.first, csvLine(r.fields(format)))
+		}
+		l.later = l.first
+	case "json_v1":
+		m, _ := json.Marshal(meta)
+		l.head = append(append([]byte(`{"report":`), m...), []byte(`,"items":[`+"\n")...)
+		l.tail = []byte("\n]}\n")
+		for _, r := range rows {
+			b, _ := json.Marshal(r)
+			l.first = append(l.first, b)
+			l.later = append(l.later, append([]byte(",\n"), b...))
+		}
+	case "html":
+		var h strings.Builder
+		h.WriteString("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Usage report</title></head><body>\n<table>\n<tr>")
+		for _, c := range csvV2Header {
+			h.WriteString("<th>" + c + "</th>")
+		}
+		h.WriteString("</tr>\n")
+		l.head, l.tail = []byte(h.String()), []byte("</table>\n</body></html>\n")
+		for _, r := range rows {
+			var b strings.Builder
+			b.WriteString("<tr>")
+			for _, f := range r.fields("csv_v2_0") {
+				b.WriteString("<td>" + html.EscapeString(f) + "</td>")
+			}
+			b.WriteString("</tr>\n")
+			l.first = append(l.first, []byte(b.String()))
+		}
+		l.later = l.first
+	}
+	return l
+}
+
+// content is a stored report's uncompressed body: every row once, then
+// (when Size asks for more) the rows again, ending on a whole row.
+func (rep *report) content(format string) io.Reader {
+	return &bodyGen{l: render(format, rep.meta, rep.rows), min: rep.behavior.Size}
+}
+
+type bodyGen struct {
+	l      layout
+	min    int64 // keep adding rows while the body would be shorter
+	queued int64 // bytes handed to buf so far
+	i      int   // rows produced
+	stage  int   // 0 head, 1 rows, 2 done
+	buf    []byte
+}
+
+// next queues the next piece: the head, a row, or the tail once every row
+// is out and the body reaches min.
+func (g *bodyGen) next() bool {
+	switch g.stage {
+	case 0:
+		g.buf, g.stage = g.l.head, 1
+	case 1:
+		rows := len(g.l.first)
+		switch {
+		case rows == 0 || g.i >= rows && g.queued+int64(len(g.l.tail)) >= g.min:
+			g.buf, g.stage = g.l.tail, 2
+		case g.i == 0:
+			g.buf = g.l.first[0]
+		default:
+			g.buf = g.l.later[g.i%rows]
+		}
+		g.i++
+	default:
+		return false
+	}
+	g.queued += int64(len(g.buf))
+	return true
+}
+
+func (g *bodyGen) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		if len(g.buf) == 0 && !g.next() {
+			break
+		}
+		c := copy(p[n:], g.buf)
+		g.buf = g.buf[c:]
+		n += c
+	}
+	if n == 0 {
+		return 0, io.EOF
+	}
+	return n, nil
 }
