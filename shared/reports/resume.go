@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/acp-serverless/acp-serverless/shared/acronis"
 )
 
 // Resume defaults: see Job.
@@ -85,7 +83,7 @@ func (r *resumer) closeBody() {
 func (r *resumer) Close() error { r.closeBody(); return nil }
 
 // reopen asks for the rest of the file, after a pause when it is not the
-// first answer. A nil error with no body means "ask again".
+// first answer.
 func (r *resumer) reopen() error {
 	if r.requests > 0 {
 		if err := r.pause(); err != nil {
@@ -96,12 +94,13 @@ func (r *resumer) reopen() error {
 	r.mark = r.n
 	resp, err := r.open(r.ctx, r.n)
 	if err != nil {
-		var ae *acronis.APIError
-		if errors.As(err, &ae) && ae.Status < 500 && ae.Status != http.StatusTooManyRequests || r.ctx.Err() != nil {
-			return err // refused, gone or out of time: asking again will not help
+		// The HTTP layer has already spent the retry budget on this answer
+		// (5xx, 429, dropped connections): only a body cut after the headers
+		// is resumed here, so the two never multiply.
+		if r.cause != nil {
+			return fmt.Errorf("resume at byte %d: %w (last cut: %w)", r.n, err, r.cause)
 		}
-		r.cause = err
-		return nil
+		return err
 	}
 	body, err := r.accept(resp)
 	if err != nil {

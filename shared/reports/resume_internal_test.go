@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/acp-serverless/acp-serverless/shared/acronis"
 )
 
 func TestParseContentRange(t *testing.T) {
@@ -54,6 +56,7 @@ type answer struct {
 	status int
 	rng    string
 	body   string
+	err    error // what open returns instead of an answer (the HTTP layer gave up)
 }
 
 // The resumer refuses answers that do not continue at the byte it has.
@@ -64,13 +67,17 @@ func TestResumerChecksAnswers(t *testing.T) {
 		answers []answer
 		want    string // content read, or the error's text
 	}{
-		{"cut then 206 from the cut", []answer{{200, "", file[:4]}, {206, "bytes 4-9/10", file[4:]}}, file},
-		{"cut then 200 whole: first bytes skipped", []answer{{200, "", file[:4]}, {200, "", file}}, file},
-		{"206 from the wrong byte", []answer{{200, "", file[:4]}, {206, "bytes 3-9/10", file[3:]}}, "answered from byte 3"},
-		{"206 of another size", []answer{{200, "", file[:4]}, {206, "bytes 4-11/12", "456789ab"}}, "it changed"},
-		{"206 without Content-Range", []answer{{200, "", file[:4]}, {206, "", file[4:]}}, "Content-Range"},
-		{"longer than declared", []answer{{200, "", file + "x"}}, "more than the 10"},
-		{"no progress", []answer{{200, "", ""}, {200, "", ""}, {200, "", ""}}, "no progress in 3 answers"},
+		{"cut then 206 from the cut", []answer{{200, "", file[:4], nil}, {206, "bytes 4-9/10", file[4:], nil}}, file},
+		{"cut then 200 whole: first bytes skipped", []answer{{200, "", file[:4], nil}, {200, "", file, nil}}, file},
+		{"206 from the wrong byte", []answer{{200, "", file[:4], nil}, {206, "bytes 3-9/10", file[3:], nil}}, "answered from byte 3"},
+		{"206 of another size", []answer{{200, "", file[:4], nil}, {206, "bytes 4-11/12", "456789ab", nil}}, "it changed"},
+		{"206 without Content-Range", []answer{{200, "", file[:4], nil}, {206, "", file[4:], nil}}, "Content-Range"},
+		{"longer than declared", []answer{{200, "", file + "x", nil}}, "more than the 10"},
+		{"no progress", []answer{{200, "", "", nil}, {200, "", "", nil}, {200, "", "", nil}}, "no progress in 3 answers"},
+		// The transport retried the 503s already: one more round here would
+		// multiply its budget (the script has no answer after the error).
+		{"transport gave up on the first answer", []answer{{err: &acronis.APIError{Status: 503}}}, "503"},
+		{"transport gave up on a resume", []answer{{200, "", file[:4], nil}, {err: &acronis.APIError{Status: 503}}}, "last cut"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -83,6 +90,9 @@ func TestResumerChecksAnswers(t *testing.T) {
 					}
 					a := tt.answers[i]
 					i++
+					if a.err != nil {
+						return nil, a.err
+					}
 					h := http.Header{}
 					if a.rng != "" {
 						h.Set("Content-Range", a.rng)
