@@ -339,4 +339,3 @@ func ParseStamp(s string) (time.Time, error) {
 	}
 	return time.Time{}, fmt.Errorf("time %q: not RFC 3339 (zone and fractions optional)", truncate(s, 40))
 }
-
