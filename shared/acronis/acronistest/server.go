@@ -241,6 +241,8 @@ func (s *Server) routes() {
 	s.routesPolicy()
 	s.routesProvisioning()
 	s.routesAlerts()
+	s.routesTasks()
+	s.routesAgents()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusNotFound, "NotFound", "no such endpoint: "+r.Method+" "+r.URL.Path, "")
 	})
