@@ -42,7 +42,9 @@ func TestDecodeTasks(t *testing.T) {
 			func(tk acronis.Task, _ string) bool { return tk.TenantUUID == "" && tk.ResourceID == "r1" }},
 		{"running: no result, no completion", taskWith(`"completedAt":"2026-11-29T10:30:00+01:00",
  "result":{"code":"error","error":{"domain":"Backup","code":"NotEnoughSpace","debug":{"msg":"no space left"}}},`, ``), "",
-			func(tk acronis.Task, _ string) bool { return tk.ResultCode == "" && tk.CompletedAt == nil && tk.Error == nil }},
+			func(tk acronis.Task, _ string) bool {
+				return tk.ResultCode == "" && tk.CompletedAt == nil && tk.Error == nil
+			}},
 		{"text from context", taskWith(`"debug":{"msg":"no space left"}`, `"context":{"message":"quota"}`), "",
 			func(tk acronis.Task, _ string) bool { return tk.Error.Text == "quota" }},
 		{"missing id", taskWith(`"id":42,`, ``), "items[0]: id: missing", nil},

@@ -207,9 +207,9 @@ func (tq taskQuery) encode() string {
 type simTask struct {
 	m         machine
 	id        int64
-	ok        bool
 	result    string // ok, warning, error
 	completed time.Time
+	took      time.Duration
 }
 
 func (t simTask) field(k string) string {
@@ -236,11 +236,20 @@ func (t simTask) field(k string) string {
 	return ""
 }
 
-// times are the task's enqueue, start and completion (and update) times.
-func (t simTask) times() map[string]time.Time {
-	took := time.Duration(5+h(t.m.res.ID, strconv.FormatInt(t.id, 10))%50) * time.Minute
-	return map[string]time.Time{"enqueuedAt": t.completed.Add(-took - time.Minute), "assignedAt": t.completed.Add(-took - 30*time.Second),
-		"startedAt": t.completed.Add(-took), "updatedAt": t.completed, "completedAt": t.completed}
+// at is one of the task's times: enqueued, assigned, started and completed
+// (updated) minutes apart, measured back from its completion.
+func (t simTask) at(field string) (time.Time, bool) {
+	switch field {
+	case "enqueuedAt":
+		return t.completed.Add(-t.took - time.Minute), true
+	case "assignedAt":
+		return t.completed.Add(-t.took - 30*time.Second), true
+	case "startedAt":
+		return t.completed.Add(-t.took), true
+	case "updatedAt", "completedAt":
+		return t.completed, true
+	}
+	return time.Time{}, false
 }
 
 // machineTasks derives a machine's completed backup tasks: successes every
@@ -259,7 +268,7 @@ func (s *Server) machineTasks(m machine) []simTask {
 		nFail := 1 + int(h(m.res.ID, "nf")%3)
 		for i := range nFail {
 			at := since.Add(time.Duration(i) * time.Duration(s.anchor().Sub(since)/time.Duration(nFail+1)))
-			out = append(out, simTask{m: m, id: base + int64(len(out)), result: "error", completed: at})
+			out = append(out, simTask{m: m, id: base + int64(len(out)), result: "error", completed: at, took: took(m, len(out))})
 		}
 		end = since.Add(-24 * time.Hour)
 		if h(m.res.ID, "neverok")%6 == 0 {
@@ -271,21 +280,36 @@ func (s *Server) machineTasks(m machine) []simTask {
 		result = "warning"
 	}
 	for i := range nOK {
-		out = append(out, simTask{m: m, id: base + int64(len(out)), ok: true, result: result, completed: end.Add(-time.Duration(i) * 24 * time.Hour)})
+		out = append(out, simTask{m: m, id: base + int64(len(out)), result: result, completed: end.Add(-time.Duration(i) * 24 * time.Hour), took: took(m, len(out))})
 	}
 	return out
 }
 
+// took is how long a machine's n-th backup ran.
+func took(m machine, n int) time.Duration {
+	return time.Duration(5+h(m.res.ID, strconv.Itoa(n))%50) * time.Minute
+}
+
 func (s *Server) tasksLocked(scope string, tq taskQuery) ([]simTask, error) {
 	var out []simTask
+	var only map[string]bool // resourceId filter, applied before deriving tasks
+	if ids := tq.multi["resourceId"]; len(ids) > 0 {
+		only = map[string]bool{}
+		for _, id := range ids {
+			only[strings.ToLower(id)] = true
+		}
+	}
 	for _, m := range s.machinesLocked(scope, nil) {
+		if only != nil && !only[strings.ToLower(m.res.ID)] {
+			continue
+		}
 		for _, t := range s.machineTasks(m) {
 			if tq.keep(t) {
 				out = append(out, t)
 			}
 		}
 	}
-	slices.SortStableFunc(out, tq.compare)
+	slices.SortStableFunc(out, tq.comparer())
 	return out, nil
 }
 
@@ -295,10 +319,10 @@ func (tq taskQuery) keep(t simTask) bool {
 			return false
 		}
 	}
-	times := t.times()
 	for k, f := range tq.times {
-		op, at, _ := parseTimeFilter(f)
-		c := times[k].Compare(at)
+		op, want, _ := parseTimeFilter(f)
+		got, _ := t.at(k)
+		c := got.Compare(want)
 		if !map[string]bool{"eq": c == 0, "gt": c > 0, "ge": c >= 0, "lt": c < 0, "le": c <= 0}[op] {
 			return false
 		}
@@ -306,29 +330,36 @@ func (tq taskQuery) keep(t simTask) bool {
 	return true
 }
 
-// compare orders by the query's order (first field) then by id.
-func (tq taskQuery) compare(a, b simTask) int {
-	c, field, desc := 0, "id", false
+// comparer orders by the query's order (first field) then by id.
+func (tq taskQuery) comparer() func(a, b simTask) int {
+	field, desc := "id", false
 	if tq.order != "" {
 		part := strings.Split(tq.order, ",")[0]
 		i := strings.IndexByte(part, '(')
 		field, desc = part[i+1:len(part)-1], part[:i] == "desc"
 	}
-	if at, ok := a.times()[field]; ok {
-		c = at.Compare(b.times()[field])
+	return func(a, b simTask) int {
+		c := 0
+		if ta, ok := a.at(field); ok {
+			tb, _ := b.at(field)
+			c = ta.Compare(tb)
+		}
+		c = cmp.Or(c, cmp.Compare(a.id, b.id))
+		if desc {
+			return -c
+		}
+		return c
 	}
-	c = cmp.Or(c, cmp.Compare(a.id, b.id))
-	if desc {
-		return -c
-	}
-	return c
 }
 
 // render writes the task at a level of detail: tenant, policy, resource and
 // type (the document's task_1) only at long, full and debug; the list
 // schema's required fields always.
 func (t simTask) render(lod string) map[string]any {
-	times := t.times()
+	times := map[string]time.Time{}
+	for _, k := range taskTimeFields {
+		times[k], _ = t.at(k)
+	}
 	v := map[string]any{
 		"id": t.id, "state": "completed", "issuer": map[string]any{"id": "policy-manager"}, "cancelRequested": false,
 		"enqueuedAt": taskTime(times["enqueuedAt"], t.id), "updatedAt": taskTime(times["updatedAt"], t.id+1), "assignCount": 1,
