@@ -60,8 +60,12 @@ type AlertQuery struct {
 	Categories []string  // e.g. "Backup"
 	Types      []string  // e.g. "BackupFailed"
 	Since      time.Time // updated_at=ge(ns) when not zero
-	Limit      int       // page size; 0 = the server's default
+	Limit      int       // page size; 0 = DefaultAlertLimit
 }
+
+// DefaultAlertLimit is the page size sent when AlertQuery.Limit is 0; the
+// document gives no default, so the client always states one.
+const DefaultAlertLimit = 100
 
 // AlertPage is one page of alerts and the tenant batch it answers.
 type AlertPage struct {
@@ -104,9 +108,11 @@ func alertFilter(q AlertQuery, batch []string) url.Values {
 		// "Must be a Unix timestamp in nanoseconds."
 		v.Set("updated_at", "ge("+strconv.FormatInt(q.Since.UnixNano(), 10)+")")
 	}
-	if q.Limit > 0 {
-		v.Set("limit", strconv.Itoa(q.Limit))
+	limit := q.Limit
+	if limit <= 0 {
+		limit = DefaultAlertLimit
 	}
+	v.Set("limit", strconv.Itoa(limit))
 	return v
 }
 

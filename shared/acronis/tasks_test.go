@@ -2,6 +2,7 @@ package acronis_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -196,5 +197,85 @@ func TestTasksBatchesAndPages(t *testing.T) {
 	}
 	if len(failing) == 0 {
 		t.Fatal("no failing machines in the fixture")
+	}
+}
+
+// runWalks reads what the audit reads for every customer of an MSP with
+// `customers` customers of `per` machines each, and returns the load and
+// the requests the simulator counted per family.
+func runWalks(t *testing.T, customers, per int, byResource bool) (acronis.RunLoad, acronis.RunRequests) {
+	sim := acronistest.NewServer(t, acronistest.Config{Seed: 11})
+	ids := sim.GenerateTree(10, customers/10, 0)
+	var tenants []string
+	for i, id := range ids {
+		if i%(customers/10+1) != 0 { // partners come first in each group
+			tenants = append(tenants, id)
+		}
+	}
+	machines(sim, tenants, per)
+	c, _ := newClient(t, sim)
+	ctx := context.Background()
+	load := acronis.RunLoad{Tenants: len(tenants)}
+	var resources []string
+	if byResource {
+		for page, err := range c.PolicyStatuses(ctx, tenants, 500) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range page.Items {
+				resources = append(resources, it.Context.ID)
+			}
+		}
+		load.Resources = len(resources)
+	}
+	sim.ResetLog()
+	for page, err := range c.Alerts(ctx, acronis.AlertQuery{Tenants: tenants}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		load.Alerts += len(page.Items)
+	}
+	for page, err := range c.Tasks(ctx, acronis.TaskQuery{ResourceIDs: resources}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		load.Tasks += len(page.Items)
+	}
+	for page, err := range c.Agents(ctx, acronis.AgentQuery{SubtreeRoot: sim.RootTenantID()}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		load.Agents += len(page)
+	}
+	got := acronis.RunRequests{Alerts: sim.CountRequests("GET", acronis.AlertsPath),
+		Tasks: sim.CountRequests("GET", acronis.TasksPath), Agents: sim.CountRequests("GET", acronis.AgentsPath)}
+	return load, got
+}
+
+// Requests per run for 1,000 and 10,000 customers (2 machines each) fall
+// within RunLoad.Requests' bounds; the figures are logged for the README.
+func TestRequestsPerRun(t *testing.T) {
+	tests := []struct {
+		customers  int
+		byResource bool
+	}{{1000, true}, {1000, false}, {10000, true}, {10000, false}}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%d customers, tasks by resource %v", tt.customers, tt.byResource), func(t *testing.T) {
+			if tt.customers > 1000 && testing.Short() {
+				t.Skip("10,000 tenants: not in -short")
+			}
+			start := time.Now()
+			load, got := runWalks(t, tt.customers, 2, tt.byResource)
+			least, most := load.Requests()
+			for _, f := range []struct {
+				name             string
+				got, least, most int
+			}{{"alerts", got.Alerts, least.Alerts, most.Alerts}, {"tasks", got.Tasks, least.Tasks, most.Tasks}, {"agents", got.Agents, least.Agents, most.Agents}} {
+				if f.got < f.least || f.got > f.most {
+					t.Errorf("%s: %d requests, outside [%d, %d] for %+v", f.name, f.got, f.least, f.most, load)
+				}
+			}
+			t.Logf("load %+v: requests %+v = %d (bounds %d..%d) in %v", load, got, got.Total(), least.Total(), most.Total(), time.Since(start).Round(time.Millisecond))
+		})
 	}
 }

@@ -2,6 +2,7 @@ package acronistest
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -38,8 +39,8 @@ type agentQuery struct {
 
 // offlineAgent, and among those noLastSeen, are the machines whose agents the
 // simulator reports offline (20%) and offline without a last-seen time.
-func offlineAgent(m machine) bool { return h(m.res.ID, "offline")%5 == 0 }
-func noLastSeen(m machine) bool   { return h(m.res.ID, "lastseen")%3 == 0 }
+func offlineAgent(m *machine) bool { return h(m.res.ID, "offline")%5 == 0 }
+func noLastSeen(m *machine) bool   { return h(m.res.ID, "lastseen")%3 == 0 }
 
 func (s *Server) handleAgents(w http.ResponseWriter, r *http.Request, auth tokenInfo) {
 	q := r.URL.Query()
@@ -52,9 +53,16 @@ func (s *Server) handleAgents(w http.ResponseWriter, r *http.Request, auth token
 		writeAgentError(w, status, code, err.Error())
 		return
 	}
+	items, cursors := s.agentPage(aq, limit, offset)
+	WriteJSON(w, http.StatusOK, map[string]any{"items": items, "paging": map[string]any{"cursors": cursors}})
+}
+
+// agentPage renders one page under the lock (rendering reads tenants and
+// machines) with its cursors.
+func (s *Server) agentPage(aq agentQuery, limit, offset int) ([]map[string]any, map[string]any) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	all := s.agentsLocked(aq)
-	s.mu.Unlock()
 	if limit == 0 { // "If this parameter is not provided or set to zero, there is no limit"
 		limit = len(all)
 	}
@@ -67,10 +75,14 @@ func (s *Server) handleAgents(w http.ResponseWriter, r *http.Request, auth token
 	if offset > 0 {
 		cursors["before"] = encodeCursor(cursor{Filter: "agents<", Value: []string{aq.encode()}, Offset: offset})
 	}
-	WriteJSON(w, http.StatusOK, map[string]any{"items": all[offset:end], "paging": map[string]any{"cursors": cursors}})
+	items := make([]map[string]any, 0, end-offset)
+	for _, m := range all[offset:end] {
+		items = append(items, s.agentView(m))
+	}
+	return items, cursors
 }
 
-var errAgentScope = fmt.Errorf("tenant_id: not in the caller's scope")
+var errAgentScope = errors.New("tenant_id: not in the caller's scope")
 
 // parseAgentRequest reads the first page's filters or a cursor (after:
 // "agents>" from the next item; before: "agents<" up to the page's first).
@@ -152,7 +164,7 @@ func (aq agentQuery) encode() string {
 	return url.Values{"root": {aq.root}, "online": {aq.online}, "hostname": {aq.hostname}, "os_family": {aq.osFamily}, "order": {aq.order}}.Encode()
 }
 
-func (aq agentQuery) keep(m machine) bool {
+func (aq agentQuery) keep(m *machine) bool {
 	if aq.online != "" {
 		want, _ := strconv.ParseBool(aq.online)
 		if want == offlineAgent(m) {
@@ -179,27 +191,33 @@ func hostMatch(mask, host string) bool {
 	return strings.EqualFold(mask, host)
 }
 
-func agentHostname(m machine) string { return strings.ToLower(m.res.Name) + ".local" }
+func agentHostname(m *machine) string { return strings.ToLower(m.res.Name) + ".local" }
 
-func (s *Server) agentsLocked(aq agentQuery) []map[string]any {
-	var ms []machine
+// agentsLocked lists the agents the query selects, in order; only the page
+// asked for is rendered (agentView) by the caller.
+func (s *Server) agentsLocked(aq agentQuery) []*machine {
+	type keyed struct {
+		host string
+		m    *machine
+	}
+	var ms []keyed
 	for _, m := range s.machinesLocked(aq.root, nil) {
 		if aq.keep(m) {
-			ms = append(ms, m)
+			ms = append(ms, keyed{agentHostname(m), m})
 		}
 	}
 	// The document orders by hostname, "agents with same host names are
 	// further ordered ... by their agent identifiers".
-	slices.SortStableFunc(ms, func(a, b machine) int {
-		c := cmp.Or(strings.Compare(agentHostname(a), agentHostname(b)), strings.Compare(a.res.AgentID, b.res.AgentID))
+	slices.SortFunc(ms, func(a, b keyed) int {
+		c := cmp.Or(strings.Compare(a.host, b.host), strings.Compare(a.m.res.AgentID, b.m.res.AgentID))
 		if aq.order == "desc(hostname)" {
 			return -c
 		}
 		return c
 	})
-	out := make([]map[string]any, 0, len(ms))
-	for _, m := range ms {
-		out = append(out, s.agentView(m))
+	out := make([]*machine, len(ms))
+	for i, k := range ms {
+		out[i] = k.m
 	}
 	return out
 }
@@ -207,7 +225,7 @@ func (s *Server) agentsLocked(aq agentQuery) []map[string]any {
 // agentView is the document's Agent with every required field. The document
 // has no last-seen field: the simulator puts one in the free-form meta object
 // ("The agent metadata") and leaves it out for some offline agents.
-func (s *Server) agentView(m machine) map[string]any {
+func (s *Server) agentView(m *machine) map[string]any {
 	meta := map[string]any{}
 	switch {
 	case !offlineAgent(m):

@@ -67,8 +67,8 @@ func derivedUUID(parts ...string) string {
 
 // machinesLocked lists the machines of the given tenants (nil = every tenant
 // of the scope), in tree order then creation order.
-func (s *Server) machinesLocked(scope string, only map[string]bool) []machine {
-	var out []machine
+func (s *Server) machinesLocked(scope string, only map[string]bool) []*machine {
+	var out []*machine
 	for _, tid := range s.subtreeLocked(scope) {
 		if only != nil && !only[tid] {
 			continue
@@ -76,7 +76,7 @@ func (s *Server) machinesLocked(scope string, only map[string]bool) []machine {
 		t := s.tenants[tid]
 		loc := s.locatorLocked(tid)
 		for _, res := range s.resources[tid] {
-			m := machine{t: t, res: res, locator: loc}
+			m := &machine{t: t, res: res, locator: loc}
 			if len(res.Policies) > 0 {
 				p := res.Policies[0]
 				m.status, _ = p["status"].(string)
@@ -138,13 +138,13 @@ func backupError(id string) (code, text string) {
 }
 
 // Bad cases the audit must report rather than stumble on.
-func failingWithoutAlert(m machine) bool { return h(m.res.ID, "noalert")%5 == 0 }
-func tenantHasGhostAlert(t *tenant) bool { return h(t.ID, "ghost")%3 == 0 }
-func dismissedAlert(m machine) bool      { return m.status == "ok" && h(m.res.ID, "dismissed")%6 == 0 }
+func failingWithoutAlert(m *machine) bool { return h(m.res.ID, "noalert")%5 == 0 }
+func tenantHasGhostAlert(t *tenant) bool  { return h(t.ID, "ghost")%3 == 0 }
+func dismissedAlert(m *machine) bool      { return m.status == "ok" && h(m.res.ID, "dismissed")%6 == 0 }
 
 // failingSince is when a failing machine's first failure after its last
 // success completed.
-func (s *Server) failingSince(m machine) time.Time {
+func (s *Server) failingSince(m *machine) time.Time {
 	return s.anchor().Add(-time.Duration(3+h(m.res.ID, "since")%96) * time.Hour)
 }
 
@@ -372,7 +372,7 @@ func (f alertFilter) keep(a simAlert) bool {
 // machineAlert is a failing machine's BackupFailed alert (unless it is one of
 // the failing machines left without an alert), or a dismissed one for some
 // healthy machines.
-func (s *Server) machineAlert(m machine) (simAlert, bool) {
+func (s *Server) machineAlert(m *machine) (simAlert, bool) {
 	deleted := dismissedAlert(m)
 	if !(failingStatus(m.status) && !failingWithoutAlert(m)) && !deleted {
 		return simAlert{}, false
@@ -397,14 +397,14 @@ func (s *Server) machineAlert(m machine) (simAlert, bool) {
 }
 
 // ghostAlert is an alert for a machine that no longer exists in the tenant.
-func (s *Server) ghostAlert(m machine) simAlert {
+func (s *Server) ghostAlert(m *machine) simAlert {
 	gone := derivedUUID(m.t.ID, "removed machine")
 	details := map[string]any{"resourceId": gone, "resourceName": "HOST-REMOVED-" + gone[:4], "planId": derivedUUID(m.t.ID, "plan"),
 		"planName": "Protection plan 1", "errorMessage": map[string]any{"reason": "The machine is not available"}}
 	return s.alertView(m, derivedUUID(m.t.ID, "ghost alert"), "critical", s.anchor().Add(-30*24*time.Hour), details)
 }
 
-func (s *Server) alertView(m machine, id, sev string, created time.Time, details map[string]any) simAlert {
+func (s *Server) alertView(m *machine, id, sev string, created time.Time, details map[string]any) simAlert {
 	received := created.Add(time.Duration(h(id, "rcv")%900) * time.Millisecond)
 	v := map[string]any{
 		"id": id, "type": "BackupFailed", "severity": sev, "category": "Backup", "details": details,

@@ -43,25 +43,28 @@ func (s *Server) handleTasks(w http.ResponseWriter, r *http.Request, auth tokenI
 		writeTaskError(w, http.StatusBadRequest, "BadRequest", err.Error())
 		return
 	}
+	page, cursors := s.taskPage(auth, tq, limit, offset)
+	// The document's answer: {"items", "cursors":{"after","before"}} at the
+	// top level (not under paging).
+	WriteJSON(w, http.StatusOK, map[string]any{"items": page, "cursors": cursors})
+}
+
+// taskPage renders one page under the lock (rendering reads tenants and
+// machines) and the cursor to the next.
+func (s *Server) taskPage(auth tokenInfo, tq taskQuery, limit, offset int) ([]map[string]any, map[string]any) {
 	s.mu.Lock()
-	items, err := s.tasksLocked(auth.tenantID, tq)
-	s.mu.Unlock()
-	if err != nil {
-		writeTaskError(w, http.StatusBadRequest, "BadRequest", err.Error())
-		return
-	}
+	defer s.mu.Unlock()
+	items := s.tasksLocked(auth.tenantID, tq)
 	end := min(offset+min(limit, s.cfg.PageCap), len(items))
 	page := make([]map[string]any, 0, end-min(offset, end))
 	for _, t := range items[min(offset, end):end] {
 		page = append(page, t.render(tq.lod))
 	}
-	// The document's answer: {"items", "cursors":{"after","before"}} at the
-	// top level (not under paging).
 	cursors := map[string]any{}
 	if end < len(items) {
 		cursors["after"] = encodeCursor(cursor{Filter: "tasks", Value: []string{tq.encode()}, Offset: end})
 	}
-	WriteJSON(w, http.StatusOK, map[string]any{"items": page, "cursors": cursors})
+	return page, cursors
 }
 
 // parseTaskRequest reads a first page's filters, or a next page's cursor.
@@ -205,7 +208,7 @@ func (tq taskQuery) encode() string {
 
 // simTask is one derived task.
 type simTask struct {
-	m         machine
+	m         *machine
 	id        int64
 	result    string // ok, warning, error
 	completed time.Time
@@ -256,7 +259,7 @@ func (t simTask) at(field string) (time.Time, bool) {
 // 24 h before it started failing, then failures (with error texts) since.
 // Machines without policies or not protected have none; some failing
 // machines never succeeded within the history kept (30 days).
-func (s *Server) machineTasks(m machine) []simTask {
+func (s *Server) machineTasks(m *machine) []simTask {
 	if m.planID == "" || m.status == "not_protected" {
 		return nil
 	}
@@ -286,11 +289,11 @@ func (s *Server) machineTasks(m machine) []simTask {
 }
 
 // took is how long a machine's n-th backup ran.
-func took(m machine, n int) time.Duration {
+func took(m *machine, n int) time.Duration {
 	return time.Duration(5+h(m.res.ID, strconv.Itoa(n))%50) * time.Minute
 }
 
-func (s *Server) tasksLocked(scope string, tq taskQuery) ([]simTask, error) {
+func (s *Server) tasksLocked(scope string, tq taskQuery) []simTask {
 	var out []simTask
 	var only map[string]bool // resourceId filter, applied before deriving tasks
 	if ids := tq.multi["resourceId"]; len(ids) > 0 {
@@ -309,8 +312,8 @@ func (s *Server) tasksLocked(scope string, tq taskQuery) ([]simTask, error) {
 			}
 		}
 	}
-	slices.SortStableFunc(out, tq.comparer())
-	return out, nil
+	slices.SortFunc(out, tq.comparer()) // total order: ties broken by id
+	return out
 }
 
 func (tq taskQuery) keep(t simTask) bool {
