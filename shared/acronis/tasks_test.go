@@ -203,7 +203,7 @@ func TestTasksBatchesAndPages(t *testing.T) {
 // runWalks reads what the audit reads for every customer of an MSP with
 // `customers` customers of `per` machines each, and returns the load and
 // the requests the simulator counted per family.
-func runWalks(t *testing.T, customers, per int, byResource bool) (acronis.RunLoad, acronis.RunRequests) {
+func runWalks(t testing.TB, customers, per int, byResource bool) (acronis.RunLoad, acronis.RunRequests) {
 	sim := acronistest.NewServer(t, acronistest.Config{Seed: 11})
 	ids := sim.GenerateTree(10, customers/10, 0)
 	var tenants []string
@@ -252,30 +252,51 @@ func runWalks(t *testing.T, customers, per int, byResource bool) (acronis.RunLoa
 	return load, got
 }
 
-// Requests per run for 1,000 and 10,000 customers (2 machines each) fall
-// within RunLoad.Requests' bounds; the figures are logged for the README.
+// checkBounds fails when a family's count falls outside RunLoad.Requests.
+func checkBounds(t testing.TB, load acronis.RunLoad, got acronis.RunRequests) {
+	least, most := load.Requests()
+	for _, f := range []struct {
+		name             string
+		got, least, most int
+	}{{"alerts", got.Alerts, least.Alerts, most.Alerts}, {"tasks", got.Tasks, least.Tasks, most.Tasks}, {"agents", got.Agents, least.Agents, most.Agents}} {
+		if f.got < f.least || f.got > f.most {
+			t.Errorf("%s: %d requests, outside [%d, %d] for %+v", f.name, f.got, f.least, f.most, load)
+		}
+	}
+}
+
+// Requests per run for 200 and 1,000 customers (2 machines each) fall within
+// RunLoad.Requests' bounds (BenchmarkRequestsPerRun does 10,000).
 func TestRequestsPerRun(t *testing.T) {
 	tests := []struct {
 		customers  int
 		byResource bool
-	}{{1000, true}, {1000, false}, {10000, true}, {10000, false}}
+	}{{200, true}, {1000, true}, {1000, false}}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%d customers, tasks by resource %v", tt.customers, tt.byResource), func(t *testing.T) {
-			if tt.customers > 1000 && testing.Short() {
-				t.Skip("10,000 tenants: not in -short")
-			}
-			start := time.Now()
 			load, got := runWalks(t, tt.customers, 2, tt.byResource)
+			checkBounds(t, load, got)
 			least, most := load.Requests()
-			for _, f := range []struct {
-				name             string
-				got, least, most int
-			}{{"alerts", got.Alerts, least.Alerts, most.Alerts}, {"tasks", got.Tasks, least.Tasks, most.Tasks}, {"agents", got.Agents, least.Agents, most.Agents}} {
-				if f.got < f.least || f.got > f.most {
-					t.Errorf("%s: %d requests, outside [%d, %d] for %+v", f.name, f.got, f.least, f.most, load)
-				}
-			}
-			t.Logf("load %+v: requests %+v = %d (bounds %d..%d) in %v", load, got, got.Total(), least.Total(), most.Total(), time.Since(start).Round(time.Millisecond))
+			t.Logf("load %+v: requests %+v = %d (bounds %d..%d)", load, got, got.Total(), least.Total(), most.Total())
 		})
+	}
+}
+
+// BenchmarkRequestsPerRun reports the requests of one run for 1,000 and
+// 10,000 customers as metrics (make bench runs it once).
+func BenchmarkRequestsPerRun(b *testing.B) {
+	for _, customers := range []int{1000, 10000} {
+		for _, byResource := range []bool{true, false} {
+			b.Run(fmt.Sprintf("customers=%d/by-resource=%v", customers, byResource), func(b *testing.B) {
+				for range b.N {
+					load, got := runWalks(b, customers, 2, byResource)
+					checkBounds(b, load, got)
+					b.ReportMetric(float64(got.Alerts), "alert-requests/run")
+					b.ReportMetric(float64(got.Tasks), "task-requests/run")
+					b.ReportMetric(float64(got.Agents), "agent-requests/run")
+					b.ReportMetric(float64(got.Total()), "requests/run")
+				}
+			})
+		}
 	}
 }
