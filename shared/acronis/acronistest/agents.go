@@ -142,7 +142,7 @@ func (s *Server) parseAgentQuery(q url.Values, auth tokenInfo) (agentQuery, erro
 			return aq, fmt.Errorf("up_to_date: %q is not a boolean", v)
 		}
 	}
-	if aq.osFamily != "" && !slices.Contains([]string{"UNKNOWN", "WINDOWS", "LINUX", "MACOSX", "SOLARIS"}, strings.ToUpper(aq.osFamily)) {
+	if q.Has("os_family") && !slices.Contains([]string{"UNKNOWN", "WINDOWS", "LINUX", "MACOSX", "SOLARIS"}, strings.ToUpper(aq.osFamily)) {
 		return aq, fmt.Errorf("os_family: %q is not one of UNKNOWN, WINDOWS, LINUX, MACOSX, SOLARIS", aq.osFamily)
 	}
 	if aq.order != "" && aq.order != "asc(hostname)" && aq.order != "desc(hostname)" {

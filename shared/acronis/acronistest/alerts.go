@@ -241,7 +241,7 @@ func parseAlertFilter(q url.Values) (alertFilter, error) {
 			f.tenants[id] = true
 		}
 	}
-	if f.severity != "" && !slices.Contains([]string{"ok", "information", "warning", "error", "critical"}, f.severity) {
+	if q.Has("severity") && !slices.Contains([]string{"ok", "information", "warning", "error", "critical"}, f.severity) {
 		return f, fmt.Errorf("severity: %q is not one of ok, information, warning, error, critical", f.severity)
 	}
 	for _, p := range []struct {

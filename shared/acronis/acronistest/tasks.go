@@ -104,7 +104,7 @@ func parseTaskRequest(q url.Values) (taskQuery, int, int, error) {
 
 func parseTaskQuery(q url.Values) (taskQuery, error) {
 	tq := taskQuery{lod: q.Get("lod"), multi: map[string][]string{}, times: map[string]string{}, order: q.Get("order")}
-	if tq.lod != "" && !slices.Contains([]string{"tiny", "short", "long", "full", "debug", "count"}, tq.lod) {
+	if q.Has("lod") && !slices.Contains([]string{"tiny", "short", "long", "full", "debug", "count"}, tq.lod) {
 		return tq, fmt.Errorf("lod: %q is not one of tiny, short, long, full, debug, count", tq.lod)
 	}
 	enums := map[string][]string{
