@@ -133,22 +133,31 @@ func checkTenantIDs(ids []string) error {
 // repeated cursor stops the walk with an error instead of looping.
 func FilteredPages[T any](ctx context.Context, c *Client, path string, query url.Values,
 	decode func([]byte) ([]T, string, error)) iter.Seq2[[]T, error] {
-	return walkPages(ctx, c, path, query, decode, func(after string) url.Values {
+	return pageWalk[T]{path: path, first: query, decode: decode, next: func(after string) url.Values {
 		q := url.Values{}
 		for k, v := range query {
 			q[k] = v
 		}
 		q.Set("after", after)
 		return q
-	})
+	}}.run(ctx, c)
 }
 
-// walkPages is the loop under FilteredPages and the cursor-only walks of the
-// task and agent managers (whose documents allow only limit beside after).
-func walkPages[T any](ctx context.Context, c *Client, path string, first url.Values,
-	decode func([]byte) ([]T, string, error), next func(after string) url.Values) iter.Seq2[[]T, error] {
+// pageWalk is a cursor walk: the first query, how to decode an answer into
+// items and the next cursor, and how to ask for the page after a cursor.
+type pageWalk[T any] struct {
+	path   string
+	first  url.Values
+	decode func([]byte) ([]T, string, error)
+	next   func(after string) url.Values
+}
+
+// run is the loop under FilteredPages and the cursor-only walks of the task
+// and agent managers (whose documents allow only limit beside after).
+func (w pageWalk[T]) run(ctx context.Context, c *Client) iter.Seq2[[]T, error] {
+	path, decode, next := w.path, w.decode, w.next
 	return func(yield func([]T, error) bool) {
-		q, seen := first, map[string]bool{}
+		q, seen := w.first, map[string]bool{}
 		for {
 			var raw json.RawMessage
 			if err := c.Do(ctx, "GET", path, q, nil, &raw); err != nil {

@@ -127,13 +127,13 @@ func taskFilter(q TaskQuery, batch []string) url.Values {
 // other but limit query parameters". The cursor carries the filters there.
 func cursorOnlyPages[T any](ctx context.Context, c *Client, path string, first url.Values,
 	decode func([]byte) ([]T, string, error)) iter.Seq2[[]T, error] {
-	return walkPages(ctx, c, path, first, decode, func(after string) url.Values {
+	return pageWalk[T]{path: path, first: first, decode: decode, next: func(after string) url.Values {
 		q := url.Values{"after": {after}}
 		if l := first.Get("limit"); l != "" {
 			q.Set("limit", l)
 		}
 		return q
-	})
+	}}.run(ctx, c)
 }
 
 // taskView is the document's task_1 as it travels.
