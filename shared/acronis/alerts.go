@@ -172,7 +172,9 @@ func (w pageWalk[T]) run(ctx context.Context, c *Client) iter.Seq2[[]T, error] {
 			if len(items) > 0 && !yield(items, nil) {
 				return
 			}
-			if after == "" || len(items) == 0 {
+			// An empty page with a cursor is not the end (a server that
+			// filters after paging answers such pages); a cursor seen before is.
+			if after == "" {
 				return
 			}
 			if seen[after] {

@@ -200,3 +200,55 @@ func TestAlertsRefusesBadInput(t *testing.T) {
 		}
 	}
 }
+
+// An empty page that still carries a cursor is not the end: the walk follows
+// it (a server filtering after paging can answer such pages).
+func TestAlertsEmptyPageWithCursor(t *testing.T) {
+	pages := []string{
+		`{"items":[],"paging":{"cursors":{"after":"c1"}}}`,
+		strings.Replace(alertWith(`"category":"Backup"`, `"category":"Backup"`), `"after":"c2"`, `"after":""`, 1),
+	}
+	n := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, pages[min(n, 1)])
+		n++
+	}))
+	defer srv.Close()
+	c, err := acronis.NewClient(srv.URL, staticOK{}, srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := 0
+	for page, err := range c.Alerts(context.Background(), acronis.AlertQuery{Tenants: []string{"56"}}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		items += len(page.Items)
+	}
+	if items != 1 || n != 2 {
+		t.Fatalf("%d items in %d requests, want 1 in 2", items, n)
+	}
+}
+
+// A server handing back the same cursor forever stops the walk with an error.
+func TestAlertsRepeatedCursor(t *testing.T) {
+	n := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n++
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"items":[],"paging":{"cursors":{"after":"same"}}}`)
+	}))
+	defer srv.Close()
+	c, err := acronis.NewClient(srv.URL, staticOK{}, srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last error
+	for _, err := range c.Alerts(context.Background(), acronis.AlertQuery{Tenants: []string{"56"}}) {
+		last = err
+	}
+	if last == nil || !strings.Contains(last.Error(), "cursor repeated") || n != 2 {
+		t.Fatalf("err %v after %d requests", last, n)
+	}
+}
