@@ -1,0 +1,398 @@
+package acronistest
+
+import (
+	"cmp"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func (s *Server) routesTasks() {
+	s.route("GET /api/task_manager/v2/tasks", s.handleTasks)
+}
+
+// writeTaskError is the task document's domainError: {domain, code} required.
+func writeTaskError(w http.ResponseWriter, status int, code, msg string) {
+	WriteJSON(w, status, map[string]any{"domain": "TaskManager", "code": code, "reason": code, "debug": map[string]any{"msg": msg}})
+}
+
+// taskParams are the GET /tasks query parameters of the task document.
+var taskParams = []string{"lod", "limit", "after", "order", "executorId", "id", "uuid", "type", "queue", "priority", "startedBy",
+	"policyId", "policyName", "policyType", "resourceId", "resourceName", "resourceType", "workflowId", "state", "resultCode",
+	"enqueuedAt", "assignedAt", "startedAt", "updatedAt", "completedAt", "tag", "affinityAgentId", "affinityClusterId", "allow_deleted"}
+
+var taskTimeFields = []string{"enqueuedAt", "assignedAt", "startedAt", "updatedAt", "completedAt"}
+
+// taskQuery is a parsed GET /tasks query; it travels in the cursor, since the
+// document lets later pages send only limit and after.
+type taskQuery struct {
+	lod   string
+	multi map[string][]string // resourceId, policyId, policyType, type, state, resultCode, uuid, id
+	times map[string]string   // field -> op(time)
+	order string
+}
+
+func (s *Server) handleTasks(w http.ResponseWriter, r *http.Request, auth tokenInfo) {
+	q := r.URL.Query()
+	tq, limit, offset, err := parseTaskRequest(q)
+	if err != nil {
+		writeTaskError(w, http.StatusBadRequest, "BadRequest", err.Error())
+		return
+	}
+	page, cursors := s.taskPage(auth, tq, limit, offset)
+	// The document's answer: {"items", "cursors":{"after","before"}} at the
+	// top level (not under paging).
+	WriteJSON(w, http.StatusOK, map[string]any{"items": page, "cursors": cursors})
+}
+
+// taskPage renders one page under the lock (rendering reads tenants and
+// machines) and the cursor to the next.
+func (s *Server) taskPage(auth tokenInfo, tq taskQuery, limit, offset int) ([]map[string]any, map[string]any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	items := s.tasksLocked(auth.tenantID, tq)
+	end := min(offset+min(limit, s.cfg.PageCap), len(items))
+	page := make([]map[string]any, 0, end-min(offset, end))
+	for _, t := range items[min(offset, end):end] {
+		page = append(page, t.render(tq.lod))
+	}
+	cursors := map[string]any{}
+	if end < len(items) {
+		cursors["after"] = encodeCursor(cursor{Filter: "tasks", Value: []string{tq.encode()}, Offset: end})
+	}
+	return page, cursors
+}
+
+// parseTaskRequest reads a first page's filters, or a next page's cursor.
+// The document: after "Can be used only with the `limit` query string
+// parameter"; a next page carrying filters is refused.
+func parseTaskRequest(q url.Values) (taskQuery, int, int, error) {
+	for k := range q {
+		if !slices.Contains(taskParams, k) {
+			return taskQuery{}, 0, 0, fmt.Errorf("%s: unknown parameter", k)
+		}
+	}
+	limit, err := ParseLimit(q.Get("limit"), 200)
+	if err != nil {
+		return taskQuery{}, 0, 0, err
+	}
+	after := q.Get("after")
+	if after == "" {
+		tq, err := parseTaskQuery(q)
+		return tq, limit, 0, err
+	}
+	for k := range q {
+		if k != "after" && k != "limit" {
+			return taskQuery{}, 0, 0, fmt.Errorf("after: can be used only with the limit query string parameter, not with %s", k)
+		}
+	}
+	c, err := decodeCursor(after)
+	if err != nil || c.Filter != "tasks" || len(c.Value) != 1 {
+		return taskQuery{}, 0, 0, fmt.Errorf("after: invalid cursor")
+	}
+	vals, err := url.ParseQuery(c.Value[0])
+	if err != nil {
+		return taskQuery{}, 0, 0, fmt.Errorf("after: invalid cursor")
+	}
+	tq, err := parseTaskQuery(vals)
+	return tq, limit, c.Offset, err
+}
+
+func parseTaskQuery(q url.Values) (taskQuery, error) {
+	tq := taskQuery{lod: q.Get("lod"), multi: map[string][]string{}, times: map[string]string{}, order: q.Get("order")}
+	if q.Has("lod") && !slices.Contains([]string{"tiny", "short", "long", "full", "debug", "count"}, tq.lod) {
+		return tq, fmt.Errorf("lod: %q is not one of tiny, short, long, full, debug, count", tq.lod)
+	}
+	enums := map[string][]string{
+		"state":      {"enqueued", "assigned", "started", "paused", "completed"},
+		"resultCode": {"ok", "error", "warning", "cancelled", "abandoned", "timedout"},
+		"priority":   {"low", "belowNormal", "normal", "aboveNormal", "high"},
+	}
+	for _, k := range []string{"resourceId", "policyId", "policyType", "type", "state", "resultCode", "uuid", "id", "priority"} {
+		vals := q[k]
+		if len(vals) > 100 {
+			// API-NOTES: "Batch filters ...: at most 100 ids per call."
+			return tq, fmt.Errorf("%s: at most 100 entries per call, got %d", k, len(vals))
+		}
+		for _, v := range vals {
+			if err := checkTaskValue(k, v, enums[k]); err != nil {
+				return tq, err
+			}
+		}
+		if len(vals) > 0 {
+			tq.multi[k] = vals
+		}
+	}
+	for _, k := range taskTimeFields {
+		if len(q[k]) > 1 {
+			return tq, fmt.Errorf("%s: a time filter takes a single entry", k) // "Single entry is accepted."
+		}
+		if v := q.Get(k); v != "" {
+			if _, _, err := parseTimeFilter(v); err != nil {
+				return tq, fmt.Errorf("%s: %w", k, err)
+			}
+			tq.times[k] = v
+		}
+	}
+	if tq.order != "" && !validTaskOrder(tq.order) {
+		return tq, fmt.Errorf("order: %q is not asc(field) or desc(field) of a documented field", tq.order)
+	}
+	return tq, nil
+}
+
+func checkTaskValue(k, v string, enum []string) error {
+	switch {
+	case enum != nil && !slices.Contains(enum, v):
+		return fmt.Errorf("%s: %q is not one of %v", k, v, enum)
+	case k == "id":
+		if _, err := strconv.ParseInt(v, 10, 64); err != nil {
+			return fmt.Errorf("id: %q is not an integer", v)
+		}
+	case k == "uuid" && !isUUID(strings.ToLower(v)):
+		return fmt.Errorf("uuid: %q is not a UUID", v)
+	}
+	return nil
+}
+
+// parseTimeFilter reads op(time) with op one of eq, gt, ge, lt, le, or a bare
+// time (eq). The document calls these "A time filter" in "RFC3339 format".
+func parseTimeFilter(v string) (string, time.Time, error) {
+	op, arg := "eq", v
+	if i := strings.IndexByte(v, '('); i > 0 && strings.HasSuffix(v, ")") {
+		op, arg = v[:i], v[i+1:len(v)-1]
+	}
+	if !slices.Contains([]string{"eq", "gt", "ge", "lt", "le"}, op) {
+		return "", time.Time{}, fmt.Errorf("operator %q is not one of eq, gt, ge, lt, le", op)
+	}
+	t, err := time.Parse(time.RFC3339Nano, arg)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("%q is not an RFC 3339 time", arg)
+	}
+	return op, t, nil
+}
+
+var taskOrderFields = []string{"id", "uuid", "type", "priority", "startedByUser", "state", "enqueuedAt", "assignedAt", "startedAt", "updatedAt", "completedAt"}
+
+func validTaskOrder(o string) bool {
+	for _, part := range strings.Split(o, ",") {
+		i := strings.IndexByte(part, '(')
+		if i <= 0 || !strings.HasSuffix(part, ")") || (part[:i] != "asc" && part[:i] != "desc") ||
+			!slices.Contains(taskOrderFields, part[i+1:len(part)-1]) {
+			return false
+		}
+	}
+	return true
+}
+
+// encode keeps the query for the cursor.
+func (tq taskQuery) encode() string {
+	v := url.Values{}
+	for k, vals := range tq.multi {
+		v[k] = vals
+	}
+	for k, t := range tq.times {
+		v.Set(k, t)
+	}
+	if tq.lod != "" {
+		v.Set("lod", tq.lod)
+	}
+	if tq.order != "" {
+		v.Set("order", tq.order)
+	}
+	return v.Encode()
+}
+
+// simTask is one derived task.
+type simTask struct {
+	m         *machine
+	id        int64
+	result    string // ok, warning, error
+	completed time.Time
+	took      time.Duration
+}
+
+func (t simTask) field(k string) string {
+	switch k {
+	case "resourceId":
+		return t.m.res.ID
+	case "policyId":
+		return t.m.planID
+	case "policyType":
+		return "policy.backup.machine"
+	case "type":
+		return "backup"
+	case "state":
+		return "completed"
+	case "resultCode":
+		return t.result
+	case "uuid":
+		return derivedUUID(t.m.res.ID, "task", strconv.FormatInt(t.id, 10))
+	case "id":
+		return strconv.FormatInt(t.id, 10)
+	case "priority":
+		return "normal"
+	}
+	return ""
+}
+
+// at is one of the task's times: enqueued, assigned, started and completed
+// (updated) minutes apart, measured back from its completion.
+func (t simTask) at(field string) (time.Time, bool) {
+	switch field {
+	case "enqueuedAt":
+		return t.completed.Add(-t.took - time.Minute), true
+	case "assignedAt":
+		return t.completed.Add(-t.took - 30*time.Second), true
+	case "startedAt":
+		return t.completed.Add(-t.took), true
+	case "updatedAt", "completedAt":
+		return t.completed, true
+	}
+	return time.Time{}, false
+}
+
+// machineTasks derives a machine's completed backup tasks: successes every
+// 24 h before it started failing, then failures (with error texts) since.
+// Machines without policies or not protected have none; some failing
+// machines never succeeded within the history kept (30 days).
+func (s *Server) machineTasks(m *machine) []simTask {
+	if m.planID == "" || m.status == "not_protected" {
+		return nil
+	}
+	end, nOK := s.anchor().Add(-time.Duration(1+h(m.res.ID, "last")%20)*time.Hour), 1+int(h(m.res.ID, "n")%3)
+	var out []simTask
+	base := int64(h(m.res.ID, "id") % (1 << 40))
+	if failingStatus(m.status) {
+		since := s.failingSince(m)
+		nFail := 1 + int(h(m.res.ID, "nf")%3)
+		for i := range nFail {
+			at := since.Add(time.Duration(i) * time.Duration(s.anchor().Sub(since)/time.Duration(nFail+1)))
+			out = append(out, simTask{m: m, id: base + int64(len(out)), result: "error", completed: at, took: took(m, len(out))})
+		}
+		end = since.Add(-24 * time.Hour)
+		if h(m.res.ID, "neverok")%6 == 0 {
+			return out
+		}
+	}
+	result := "ok"
+	if m.status == "warning" {
+		result = "warning"
+	}
+	for i := range nOK {
+		out = append(out, simTask{m: m, id: base + int64(len(out)), result: result, completed: end.Add(-time.Duration(i) * 24 * time.Hour), took: took(m, len(out))})
+	}
+	return out
+}
+
+// took is how long a machine's n-th backup ran.
+func took(m *machine, n int) time.Duration {
+	return time.Duration(5+h(m.res.ID, strconv.Itoa(n))%50) * time.Minute
+}
+
+func (s *Server) tasksLocked(scope string, tq taskQuery) []simTask {
+	var out []simTask
+	var only map[string]bool // resourceId filter, applied before deriving tasks
+	if ids := tq.multi["resourceId"]; len(ids) > 0 {
+		only = map[string]bool{}
+		for _, id := range ids {
+			only[strings.ToLower(id)] = true
+		}
+	}
+	for _, m := range s.machinesLocked(scope, nil) {
+		if only != nil && !only[strings.ToLower(m.res.ID)] {
+			continue
+		}
+		for _, t := range s.machineTasks(m) {
+			if tq.keep(t) {
+				out = append(out, t)
+			}
+		}
+	}
+	slices.SortFunc(out, tq.comparer()) // total order: ties broken by id
+	return out
+}
+
+func (tq taskQuery) keep(t simTask) bool {
+	for k, vals := range tq.multi {
+		if !slices.ContainsFunc(vals, func(v string) bool { return strings.EqualFold(v, t.field(k)) }) {
+			return false
+		}
+	}
+	for k, f := range tq.times {
+		op, want, _ := parseTimeFilter(f)
+		got, _ := t.at(k)
+		c := got.Compare(want)
+		if !map[string]bool{"eq": c == 0, "gt": c > 0, "ge": c >= 0, "lt": c < 0, "le": c <= 0}[op] {
+			return false
+		}
+	}
+	return true
+}
+
+// comparer orders by the query's order (first field) then by id.
+func (tq taskQuery) comparer() func(a, b simTask) int {
+	field, desc := "id", false
+	if tq.order != "" {
+		part := strings.Split(tq.order, ",")[0]
+		i := strings.IndexByte(part, '(')
+		field, desc = part[i+1:len(part)-1], part[:i] == "desc"
+	}
+	return func(a, b simTask) int {
+		c := 0
+		if ta, ok := a.at(field); ok {
+			tb, _ := b.at(field)
+			c = ta.Compare(tb)
+		}
+		c = cmp.Or(c, cmp.Compare(a.id, b.id))
+		if desc {
+			return -c
+		}
+		return c
+	}
+}
+
+// render writes the task at a level of detail: tenant, policy, resource and
+// type (the document's task_1) only at long, full and debug; the list
+// schema's required fields always.
+func (t simTask) render(lod string) map[string]any {
+	times := map[string]time.Time{}
+	for _, k := range taskTimeFields {
+		times[k], _ = t.at(k)
+	}
+	v := map[string]any{
+		"id": t.id, "state": "completed", "issuer": map[string]any{"id": "policy-manager"}, "cancelRequested": false,
+		"enqueuedAt": taskTime(times["enqueuedAt"], t.id), "updatedAt": taskTime(times["updatedAt"], t.id+1), "assignCount": 1,
+		"assignedAt": taskTime(times["assignedAt"], t.id), "startedAt": taskTime(times["startedAt"], t.id+2),
+		"completedAt": taskTime(times["completedAt"], t.id+1), "executor": map[string]any{"id": t.m.res.AgentID},
+		"result": t.result_(),
+	}
+	if lod == "long" || lod == "full" || lod == "debug" {
+		v["uuid"], v["type"], v["queue"], v["priority"] = t.field("uuid"), "backup", "backup", "normal"
+		v["tenant"] = map[string]any{"id": strconv.FormatInt(t.m.t.LegacyID, 10), "uuid": t.m.t.ID, "name": t.m.t.Name, "locator": t.m.locator}
+		v["policy"] = map[string]any{"id": t.m.planID, "name": t.m.planName, "type": "policy.backup.machine"}
+		v["resource"] = map[string]any{"id": t.m.res.ID, "name": t.m.res.Name, "type": "resource.machine"}
+	}
+	return v
+}
+
+func (t simTask) result_() map[string]any {
+	r := map[string]any{"code": t.result}
+	if t.result == "error" {
+		code, text := backupError(t.m.res.ID)
+		r["error"] = map[string]any{"domain": "Backup", "code": code, "reason": code,
+			"context": map[string]any{"resourceId": t.m.res.ID}, "debug": map[string]any{"msg": text}}
+	}
+	return r
+}
+
+// taskTime writes "Time in RFC3339 format", with or without fractions.
+func taskTime(t time.Time, pick int64) string {
+	if pick%2 == 0 {
+		return t.UTC().Format(time.RFC3339)
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
