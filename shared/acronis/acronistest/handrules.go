@@ -184,6 +184,17 @@ func checkSchemaJSON(rules, op, schemaText string, header http.Header, body []by
 	if err != nil {
 		return add("", err.Error())
 	}
+	return checkSchemaValue(rules, op, sc, header, body)
+}
+
+// checkSchemaValue validates a JSON answer against a schema.
+func checkSchemaValue(rules, op string, sc *openapi3.Schema, header http.Header, body []byte) []Violation {
+	add := func(field, reason string) []Violation {
+		return []Violation{{Side: "answer", Op: op, Field: field, Reason: reason, Rules: rules}}
+	}
+	if !isJSON(header.Get("Content-Type")) {
+		return add("Content-Type", fmt.Sprintf("%q is not JSON", header.Get("Content-Type")))
+	}
 	var v any
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()

@@ -190,7 +190,7 @@ func (s *Server) handlePolicyStatuses(w http.ResponseWriter, r *http.Request, au
 // statusesByResourceLocked is seed 000's answer: one item per resource,
 // {context{...}, policies[...]}.
 func (s *Server) statusesByResourceLocked(scope string, keep func(string) bool) []any {
-	var all []any
+	all := []any{} // an empty answer is "items": [], not null
 	for _, tid := range s.subtreeLocked(scope) {
 		if !keep(tid) {
 			continue
