@@ -137,7 +137,10 @@ func rejectRequest(w http.ResponseWriter, r *http.Request, ex *exchange, vs []Vi
 	switch {
 	case ex == nil:
 		WriteError(w, http.StatusNotFound, "NotFound", "no such endpoint: "+r.Method+" "+r.URL.Path, "")
-	case len(vs) == 1 && vs[0].Field == "Content-Type":
+	case ex.spec != nil && ex.input.Route.Path == "/idp/token":
+		// The token endpoint answers in its own tokenError shape (OAuth 2.0's).
+		WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": msg})
+	case len(vs) == 1 && vs[0].Field == "Content-Type" && ex.spec != nil && ex.input.Route.Operation.Responses.Status(415) != nil:
 		WriteError(w, http.StatusUnsupportedMediaType, "UnsupportedMediaType", msg, "")
 	case ex.custom != nil:
 		WriteJSON(w, http.StatusBadRequest, map[string]any{"Message": msg})
