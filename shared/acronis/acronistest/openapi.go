@@ -66,6 +66,7 @@ type Violation struct {
 	Field  string // the parameter, header or JSON pointer at fault ("" = the whole message)
 	Reason string
 	Rules  string // which rules: a document's file name, or a named hand-written rule set
+	docOp  string // the document's operation ("PUT /users/{user_id}/access_policies"), for the allow-list
 }
 
 func (v Violation) String() string {
@@ -182,7 +183,7 @@ func matchRequest(r *http.Request, body []byte) (*exchange, []Violation) {
 func (ex *exchange) checkRequest(ctx context.Context) []Violation {
 	var out []Violation
 	add := func(field, reason string) {
-		out = append(out, Violation{Side: "request", Op: ex.op, Field: field, Reason: reason, Rules: ex.spec.name})
+		out = append(out, Violation{Side: "request", Op: ex.op, Field: field, Reason: reason, Rules: ex.spec.name, docOp: ex.docOp()})
 	}
 	documented := map[string]bool{}
 	for _, ps := range []openapi3.Parameters{ex.input.Route.PathItem.Parameters, ex.input.Route.Operation.Parameters} {
@@ -221,7 +222,7 @@ func sortedKeys(q url.Values) []string {
 func (ex *exchange) checkAnswer(ctx context.Context, status int, header http.Header, body []byte) []Violation {
 	var out []Violation
 	add := func(field, reason string) {
-		out = append(out, Violation{Side: "answer", Op: ex.op, Field: field, Reason: reason, Rules: ex.spec.name})
+		out = append(out, Violation{Side: "answer", Op: ex.op, Field: field, Reason: reason, Rules: ex.spec.name, docOp: ex.docOp()})
 	}
 	ref := ex.input.Route.Operation.Responses.Status(status)
 	if ref == nil {
@@ -261,6 +262,14 @@ func (ex *exchange) checkAnswer(ctx context.Context, status int, header http.Hea
 		}
 	}
 	return out
+}
+
+// docOp names the operation as the document does.
+func (ex *exchange) docOp() string {
+	if ex.input == nil {
+		return ""
+	}
+	return ex.input.Route.Method + " " + ex.input.Route.Path
 }
 
 func isJSON(ct string) bool {
