@@ -212,3 +212,23 @@ func TestCheckRequest(t *testing.T) {
 		})
 	}
 }
+
+// GET /users/me answers the document's userMe (lod=me), every required
+// field of the full user schema included.
+func TestUsersMeMatchesSpec(t *testing.T) {
+	sim := acronistest.NewServer(t, acronistest.Config{})
+	sim.AddLoginUser("admin", "pw", "")
+	req, _ := http.NewRequest("GET", sim.URL()+"/api/2/users/me", nil)
+	req.SetBasicAuth("admin", "pw")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if v := sim.Violations(); len(v) > 0 {
+		t.Fatalf("violations: %v", v)
+	}
+}
