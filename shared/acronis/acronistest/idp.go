@@ -155,7 +155,7 @@ func (s *Server) userMe(u *user, kind, pricing, brand string) map[string]any {
 		"created_at": at, "updated_at": at, "deleted_at": nil, "access_policies": []any{},
 		"origin_id": nil, "origin_external_id": nil, "disable_after": nil, "personal_tenant_id": nil,
 		"enabled": true, "activated": true, "language": "en", "business_types": []string{}, "notifications": []string{},
-		"contact": map[string]any{"email": u.Login + "@example.com", "firstname": u.Login, "lastname": ""},
+		"contact":        map[string]any{"email": u.Login + "@example.com", "firstname": u.Login, "lastname": ""},
 		"terms_accepted": true, "tenant_kind": kind, "tenant_pricing_model": pricing, "brand_id": brand,
 	}
 }
