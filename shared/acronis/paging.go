@@ -22,9 +22,22 @@ type Page[T any] struct {
 
 // Pages walks a cursor-paged list to its last page, yielding each page's
 // items. The first request carries query; the next ones only limit and after,
-// because the cursor carries the filters. Not following the cursor silently
+// because the account-management cursor carries the filters ("The cursor
+// encodes all the filtering and sorting arguments, thus client does not need
+// to provide all them for the next page"). Not following the cursor silently
 // truncates lists at the server's page size.
 func Pages[T any](ctx context.Context, c *Client, path string, query url.Values, limit int) iter.Seq2[[]T, error] {
+	return pages[T](ctx, c, path, query, limit, false)
+}
+
+// PagesRepeatingFilters is Pages for APIs whose documents do not say the
+// cursor carries the filters (policy v4, tasks, alerts): every page sends
+// query again beside after, so page 2 cannot silently widen to everything.
+func PagesRepeatingFilters[T any](ctx context.Context, c *Client, path string, query url.Values, limit int) iter.Seq2[[]T, error] {
+	return pages[T](ctx, c, path, query, limit, true)
+}
+
+func pages[T any](ctx context.Context, c *Client, path string, query url.Values, limit int, repeat bool) iter.Seq2[[]T, error] {
 	return func(yield func([]T, error) bool) {
 		q := url.Values{}
 		for k, v := range query {
@@ -53,12 +66,23 @@ func Pages[T any](ctx context.Context, c *Client, path string, query url.Values,
 				return
 			}
 			seen[next] = true
-			q = url.Values{"after": {next}}
-			if limit > 0 {
-				q.Set("limit", strconv.Itoa(limit))
-			}
+			q = nextPageQuery(query, next, limit, repeat)
 		}
 	}
+}
+
+func nextPageQuery(query url.Values, after string, limit int, repeat bool) url.Values {
+	q := url.Values{}
+	if repeat {
+		for k, v := range query {
+			q[k] = v
+		}
+	}
+	q.Set("after", after)
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	return q
 }
 
 // All collects every item of a cursor-paged list.

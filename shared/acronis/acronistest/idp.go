@@ -138,7 +138,26 @@ func (s *Server) handleUsersMe(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	WriteJSON(w, http.StatusOK, map[string]any{"id": u.ID, "login": u.Login, "tenant_id": u.TenantID})
+	s.mu.Lock()
+	t := s.tenants[u.TenantID]
+	kind, pricing, brand := t.Kind, t.PricingMode, t.BrandUUID
+	s.mu.Unlock()
+	WriteJSON(w, http.StatusOK, s.userMe(u, kind, pricing, brand))
+}
+
+// userMe is the document's userMe (lod=me): the full user schema, every
+// field of which is required, plus terms_accepted, tenant_kind,
+// tenant_pricing_model and brand_id.
+func (s *Server) userMe(u *user, kind, pricing, brand string) map[string]any {
+	at := stamp(s.cfg.Now())
+	return map[string]any{
+		"id": u.ID, "version": 1, "tenant_id": u.TenantID, "login": u.Login,
+		"created_at": at, "updated_at": at, "deleted_at": nil, "access_policies": []any{},
+		"origin_id": nil, "origin_external_id": nil, "disable_after": nil, "personal_tenant_id": nil,
+		"enabled": true, "activated": true, "language": "en", "business_types": []string{}, "notifications": []string{},
+		"contact":        map[string]any{"email": u.Login + "@example.com", "firstname": u.Login, "lastname": ""},
+		"terms_accepted": true, "tenant_kind": kind, "tenant_pricing_model": pricing, "brand_id": brand,
+	}
 }
 
 // handleCreateClient is POST /api/2/clients with a user's Basic auth.

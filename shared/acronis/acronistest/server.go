@@ -46,6 +46,14 @@ type Config struct {
 	Seed             int64 // for fault injection and generated data
 	Faults           Faults
 	Now              func() time.Time
+	// SkipContract turns off checking requests and answers against Acronis's
+	// documents. For benchmarks only, so their figures are about the client;
+	// tests never set it.
+	SkipContract bool
+	// PolicyStatusShape chooses the policy-status answer: PolicyShapeSeed
+	// (default, the vendor's example of seed 000) or PolicyShapeDocument
+	// (the v4 OpenAPI document's "applications grouped by provided policy").
+	PolicyStatusShape string
 }
 
 // Request is one entry of the request log.
@@ -87,6 +95,8 @@ type Server struct {
 	provSt         *provState
 	reportBehavior ReportBehavior
 	dropsLeft      int
+
+	contract contractState
 
 	mux *http.ServeMux
 	hs  *httptest.Server
@@ -133,6 +143,7 @@ func New(cfg Config) *Server {
 func NewServer(t testing.TB, cfg Config) *Server {
 	t.Helper()
 	s := New(cfg)
+	s.watchContract(t) // its cleanup runs after Close: every answer is in
 	s.Start()
 	t.Cleanup(s.Close)
 	return s
@@ -291,18 +302,30 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			rec.logged(StatusDropped)
 		}
 	}()
+	var ex *exchange
+	if !s.cfg.SkipContract {
+		var ok bool
+		if ex, ok = s.admit(rec, r); !ok {
+			return
+		}
+	}
 	answered, cut := s.injectFault(rec, r)
 	if answered {
 		return
 	}
 	rec.Header().Set("X-Request-Id", strconv.FormatUint(s.rand64(), 16))
-	if !cut {
-		s.mux.ServeHTTP(rec, r)
-		return
+	var out http.ResponseWriter = rec
+	var cw *halfAnswer
+	if cut {
+		cw = &halfAnswer{statusRecorder: rec, raw: w}
+		out = cw
 	}
-	cw := &halfAnswer{statusRecorder: rec, raw: w}
-	s.mux.ServeHTTP(cw, r)
-	cw.cut()
+	tap := &answerTap{ResponseWriter: out}
+	s.mux.ServeHTTP(tap, r)
+	s.checkAnswer(r, ex, tap) // the whole answer, before a cut sends half of it
+	if cw != nil {
+		cw.cut()
+	}
 }
 
 // halfAnswer holds a whole answer, then sends its headers and the first half
@@ -437,21 +460,36 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (tokenInfo
 	h := r.Header.Get("Authorization")
 	tok, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok || tok == "" {
-		WriteError(w, http.StatusUnauthorized, "Unauthorized", "missing bearer token", "")
+		unauthorized(w, r, "missing bearer token")
 		return tokenInfo{}, false
 	}
 	s.mu.Lock()
 	info, found := s.tokens[tok]
 	s.mu.Unlock()
 	if !found {
-		WriteError(w, http.StatusUnauthorized, "Unauthorized", "invalid access token", "")
+		unauthorized(w, r, "invalid access token")
 		return tokenInfo{}, false
 	}
 	if !s.cfg.Now().Before(info.expires) {
-		WriteError(w, http.StatusUnauthorized, "Unauthorized", "access token expired", "")
+		unauthorized(w, r, "access token expired")
 		return tokenInfo{}, false
 	}
 	return info, true
+}
+
+// unauthorized answers 401 in the envelope of the path's API family: the
+// v4 document's UnauthorizedRequestError is flat {code: "UnauthorizedRequest",
+// domain: "Access"}; the account server's is {"error": {...}}.
+func unauthorized(w http.ResponseWriter, r *http.Request, msg string) {
+	if isV4(r.URL.Path) {
+		writeV4Error(w, http.StatusUnauthorized, "UnauthorizedRequest", "Access", msg)
+		return
+	}
+	WriteError(w, http.StatusUnauthorized, "Unauthorized", msg, "")
+}
+
+func isV4(path string) bool {
+	return strings.HasPrefix(path, "/api/policy_management/v4/") || strings.HasPrefix(path, "/api/resource_management/v4/")
 }
 
 // checkContentType answers 415 to a body that is not JSON.
