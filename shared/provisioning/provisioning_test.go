@@ -52,7 +52,8 @@ func setup(t *testing.T, cfg provisioning.Config, rt func(http.RoundTripper) htt
 	sim := acronistest.NewServer(t, acronistest.Config{})
 	parent := sim.AddTenant(acronistest.TenantSpec{Name: "MSP Partner", Kind: "partner"})
 	id, secret := sim.AddAPIClient("")
-	var base http.RoundTripper = newSpecCheck(t, http.DefaultTransport)
+	// Every answer is checked against the OpenAPI documents by the simulator itself.
+	var base = http.DefaultTransport
 	if rt != nil {
 		base = rt(base)
 	}

@@ -42,10 +42,6 @@ func TestFormatNeverListed(t *testing.T) {
 // The simulator's report answers validate against Acronis's OpenAPI
 // document, json_v2_0 requested or not.
 func TestSimulatorReportAnswersMatchSpec(t *testing.T) {
-	spec, err := acronistest.LoadSpec(acronistest.SpecAccountManagement)
-	if err != nil {
-		t.Fatal(err)
-	}
 	e := setup(t, acronistest.ReportBehavior{}, nil)
 	rep, err := e.job.Client.CreateReport(context.Background(), acronis.ReportPost{Recipients: []string{}, ResultAction: "save", Schedule: acronis.ReportSchedule{Type: "once"},
 		Parameters: acronis.ReportParameters{TenantID: e.sim.RootTenantID(), Level: "accounts", Kind: "usage_current", Formats: acronis.ReportFormats}})
@@ -54,9 +50,9 @@ func TestSimulatorReportAnswersMatchSpec(t *testing.T) {
 	}
 	id, secret := e.sim.AddAPIClient("")
 	tok := acronistest.MintToken(t, e.sim, id, secret)
-	for _, c := range []struct{ path, specPath string }{
-		{"/api/2/reports/" + rep.ID, "/reports/{report_id}"},
-		{"/api/2/reports/" + rep.ID + "/stored", "/reports/{report_id}/stored"},
+	for _, c := range []struct{ path string }{
+		{"/api/2/reports/" + rep.ID},
+		{"/api/2/reports/" + rep.ID + "/stored"},
 	} {
 		req, _ := http.NewRequest("GET", e.sim.URL()+c.path, nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
@@ -66,7 +62,7 @@ func TestSimulatorReportAnswersMatchSpec(t *testing.T) {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		problems, err := spec.CheckResponse("GET", c.specPath, resp.StatusCode, body)
+		problems, err := acronistest.CheckAnswer("GET", c.path, resp.StatusCode, resp.Header.Get("Content-Type"), body)
 		if err != nil || len(problems) > 0 {
 			t.Fatalf("%s: %v %v\n%s", c.path, err, problems, body)
 		}

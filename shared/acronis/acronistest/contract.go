@@ -164,6 +164,12 @@ func rejectRequest(w http.ResponseWriter, r *http.Request, ex *exchange, vs []Vi
 		WriteError(w, http.StatusUnsupportedMediaType, "UnsupportedMediaType", msg, "")
 	case ex.custom != nil:
 		WriteJSON(w, http.StatusBadRequest, map[string]any{"Message": msg})
+	case ex.spec.name == SpecAlerts:
+		writeAlertError(w, http.StatusBadRequest, "BadRequest", msg)
+	case ex.spec.name == SpecTasks:
+		writeTaskError(w, http.StatusBadRequest, "BadRequest", msg)
+	case ex.spec.name == SpecAgents:
+		writeAgentError(w, http.StatusBadRequest, "BAD_REQUEST", msg)
 	case ex.spec.name == SpecPolicyManagement:
 		WriteJSON(w, http.StatusBadRequest, map[string]any{"code": "BadRequestError", "domain": "General", "message": msg,
 			"context": map[string]any{"fields": fieldsOf(vs)}})
