@@ -416,7 +416,7 @@ func (f *failingNotifier) Notify(context.Context, string, string) error {
 	return nil
 }
 
-// A failed notification does not move the baseline: the re-run still pages.
+// A failed notification puts the announced record back: the re-run pages.
 func TestNotifyFailureKeepsFindingsNew(t *testing.T) {
 	w := newWorld(t, 2, 20, 0, 0)
 	n := &failingNotifier{}
@@ -425,7 +425,7 @@ func TestNotifyFailureKeepsFindingsNew(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 	res, err := w.job.Run(context.Background(), audit.Request{})
-	if err != nil || !res.Notified || res.NewCritical == 0 || n.calls != 2 {
+	if err != nil || !res.Notified || res.Announced == 0 || n.calls != 2 {
 		t.Fatalf("re-run: %+v %v, %d notify calls", res, err, n.calls)
 	}
 }

@@ -95,6 +95,9 @@ type Finding struct {
 	PolicyID       string `json:"policy_id,omitempty"`
 	Message        string `json:"message"`
 	New            bool   `json:"new"`
+	// FirstSeen is when the finding's key first appeared, carried from run
+	// to run through the baseline (zero when the baseline was unreadable).
+	FirstSeen time.Time `json:"first_seen,omitzero"`
 }
 
 func key(parts ...string) string { return strings.Join(parts, "|") }
