@@ -135,3 +135,17 @@ func TestReserve(t *testing.T) {
 		})
 	}
 }
+
+func TestSNSSubject(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"Backup audit: 2 new critical (Ålesund Kommune (2))", "Backup audit: 2 new critical (Ålesund Kommune (2))"},
+		{"line\nbreak\ttab\x07bell", "line break tab bell"},
+		{strings.Repeat("é", 120), strings.Repeat("é", 99)},
+		{"bad \xff byte", "bad ? byte"},
+	}
+	for _, tt := range tests {
+		if got := SNSSubject(tt.in); got != tt.want {
+			t.Errorf("SNSSubject(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

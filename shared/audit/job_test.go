@@ -309,7 +309,7 @@ func TestSNSNotifier(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := &audit.SNSNotifier{Client: c, TopicArn: aws.ToString(topic.TopicArn)}
-	if err := n.Notify(ctx, strings.Repeat("s", 150), "3 new critical findings"); err != nil {
+	if err := n.Notify(ctx, "Backup audit:\n"+strings.Repeat("s", 150), "3 new critical findings"); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.Get(moto.Endpoint + "/moto-api/data.json")
@@ -328,7 +328,7 @@ func TestSNSNotifier(t *testing.T) {
 	_ = json.NewDecoder(resp.Body).Decode(&data)
 	for _, tp := range data.SNS.Topic {
 		if tp.Arn == aws.ToString(topic.TopicArn) {
-			if len(tp.Sent) != 1 || tp.Sent[0][1] != "3 new critical findings" || len(tp.Sent[0][2].(string)) != 100 {
+			if len(tp.Sent) != 1 || tp.Sent[0][1] != "3 new critical findings" || len(tp.Sent[0][2].(string)) != 99 {
 				t.Fatalf("sent %v", tp.Sent)
 			}
 			return

@@ -5,6 +5,7 @@ package handler
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -51,14 +52,18 @@ func Build(cfg aws.Config, getenv func(string) string, log *slog.Logger) (func(c
 	cbrSecretID := getenv("HUAWEI_CBR_SECRET_ID")
 	sm := &secrets.Cached{Store: &secrets.SecretsManager{Client: awsenv.SecretsManager(cfg)}, TTL: 5 * time.Minute}
 	hc := acronis.NewHTTPClient(acronis.HTTPOptions{})
-	cbrHTTP := &http.Client{Transport: httpretry.NewTransport(nil, httpretry.Policy{})}
+	timing, err := timingFromEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	cbrHTTP := cbrHTTPClient(cbrResponseHeaderTimeout)
 	return func(ctx context.Context, raw json.RawMessage) (audit.Result, error) {
 		req, err := audit.ParseRequest(raw)
 		if err != nil {
 			return audit.Result{}, err
 		}
 		job := &audit.Job{Rules: rules, Store: bucket, Notifier: notifier, Metrics: os.Stdout, Log: log,
-			CBRSkipReason: "HUAWEI_CBR_SECRET_ID is not set"}
+			CBRSkipReason: "HUAWEI_CBR_SECRET_ID is not set", WriteReserve: timing.reserve, RenotifyAfter: timing.renotify}
 		// The audit needs Acronis only when it is asked for.
 		if len(req.Providers) == 0 || slices.Contains(req.Providers, audit.Acronis) {
 			client, err := tokens.Client(ctx, hc)
@@ -88,6 +93,54 @@ func Build(cfg aws.Config, getenv func(string) string, log *slog.Logger) (func(c
 		}
 		return job.Run(ctx, req)
 	}, nil
+}
+
+// cbrResponseHeaderTimeout bounds one CBR request's wait for an answer: a
+// request the gateway holds open is given up and sent again (httpretry)
+// instead of holding the whole run until its deadline.
+const cbrResponseHeaderTimeout = 30 * time.Second
+
+func cbrHTTPClient(headerTimeout time.Duration) *http.Client {
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	base.ResponseHeaderTimeout = headerTimeout
+	return &http.Client{Transport: httpretry.NewTransport(stalledAgain{base}, httpretry.Policy{})}
+}
+
+// stalledAgain hands httpretry a header timeout as a plain error: net/http's
+// timeout error matches context.DeadlineExceeded, which httpretry takes for
+// the caller's own deadline and does not send again. Only when the
+// request's context is still live is it the transport's timeout.
+type stalledAgain struct{ base http.RoundTripper }
+
+func (s stalledAgain) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := s.base.RoundTrip(r)
+	if err != nil && r.Context().Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		return nil, errors.New("no answer in time: " + err.Error())
+	}
+	return resp, err
+}
+
+type timing struct{ reserve, renotify time.Duration }
+
+// timingFromEnv reads AUDIT_WRITE_RESERVE_SECONDS (empty: a fifth of the
+// time left, 2-60 s) and AUDIT_RENOTIFY_HOURS (empty or 0: never).
+func timingFromEnv(getenv func(string) string) (timing, error) {
+	var t timing
+	if s := getenv("AUDIT_WRITE_RESERVE_SECONDS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			return t, fmt.Errorf("configuration: AUDIT_WRITE_RESERVE_SECONDS: %q is not a positive whole number", s)
+		}
+		t.reserve = time.Duration(n) * time.Second
+	}
+	if s := getenv("AUDIT_RENOTIFY_HOURS"); s != "" {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || !(f >= 0 && f <= 24*365) {
+			return t, fmt.Errorf("configuration: AUDIT_RENOTIFY_HOURS: %q is not a number of hours from 0 (off) to 8760", s)
+		}
+		t.renotify = time.Duration(f * float64(time.Hour))
+	}
+	return t, nil
 }
 
 func cbrCredentials(ctx context.Context, sm secrets.Store, id string) (huaweicbr.Credentials, error) {
