@@ -240,6 +240,9 @@ func (s *Server) routes() {
 	s.routesUsage()
 	s.routesPolicy()
 	s.routesProvisioning()
+	s.routesAlerts()
+	s.routesTasks()
+	s.routesAgents()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusNotFound, "NotFound", "no such endpoint: "+r.Method+" "+r.URL.Path, "")
 	})
