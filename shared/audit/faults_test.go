@@ -234,7 +234,8 @@ func TestRenotify(t *testing.T) {
 	clock := now
 	w.job.Now = func() time.Time { return clock }
 	w.job.RenotifyAfter = 24 * time.Hour
-	w.job.Rules.MaxHoursWithoutRun = 1000 // the clock moves: no finding turns stale meanwhile
+	// The clock moves: no finding may turn stale meanwhile.
+	w.job.Rules.MaxHoursWithoutRun, w.job.Rules.MaxHoursWithoutSuccess, w.job.Rules.AgentOfflineHours = 1000, 1000, 1000
 	for i, tt := range []struct {
 		advance time.Duration
 		want    int

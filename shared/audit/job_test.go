@@ -176,7 +176,7 @@ func TestFullRunThenNewFindings(t *testing.T) {
 	for seed := int64(0); ; seed++ { // a seed whose single machine is critical
 		w.sim.AddResources(extra, 1, seed)
 		fs3, _, _ := (&audit.AcronisSource{Client: w.job.Acronis.Client}).Collect(ctx, audit.Rules{}.WithDefaults(), "", []string{extra}, now)
-		if len(fs3) > 0 && fs3[len(fs3)-1].Severity == audit.Critical {
+		if criticalsOf(fs3, audit.Acronis) > 0 {
 			break
 		}
 	}
