@@ -18,9 +18,9 @@ const taskLookback = 30 * 24 * time.Hour
 // Each endpoint is read in batches across all tenants; one that fails or
 // answers badly is noted in problems and the audit goes on without it.
 type evidence struct {
-	tenants    map[string]tenantRef           // legacy id -> tenant
-	known      map[string]bool                // resource ids the policy statuses listed
-	alerts     map[string]acronis.Alert       // resource id -> latest active alert
+	tenants    map[string]tenantRef     // legacy id -> tenant
+	known      map[string]bool          // resource ids the policy statuses listed
+	alerts     map[string]acronis.Alert // resource id -> latest active alert
 	tasks      map[string]*acronis.ResourceTasks
 	alertsRead bool // every page read
 	tasksRead  bool

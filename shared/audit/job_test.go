@@ -52,6 +52,7 @@ type world struct {
 	metrics  *bytes.Buffer
 	job      *audit.Job
 	tenants  []string
+	tokens   acronis.TokenSource
 }
 
 // newWorld: customers x resources on Acronis, CBR policies and organization policies.
@@ -71,6 +72,7 @@ func newWorld(t *testing.T, customers, resources, cbrPolicies, cbrOrgs int) *wor
 	src := acronis.NewCachedSource(&acronis.ClientCredentials{Creds: acronis.Credentials{BaseURL: sim.URL(), ClientID: id, ClientSecret: secret}, HTTP: hc, Now: clock}, 0)
 	src.SetClock(clock)
 	client, _ := acronis.NewClient(sim.URL(), src, hc)
+	w.tokens = src
 	w.job = &audit.Job{
 		Acronis:      &audit.AcronisSource{Client: client, PageLimit: 200},
 		RootTenantID: func(context.Context) (string, error) { return sim.RootTenantID(), nil },
