@@ -176,6 +176,7 @@ func (c *CBRSource) Collect(ctx context.Context, rules Rules) ([]Finding, Stats,
 	}
 	var mu sync.Mutex
 	var out []Finding
+	nMembers := 0
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(conc)
 	for _, p := range list {
@@ -199,6 +200,7 @@ func (c *CBRSource) Collect(ctx context.Context, rules Rules) ([]Finding, Stats,
 			}
 			f := rules.CBROrganizationPolicy(o, members)
 			mu.Lock()
+			nMembers += len(members)
 			out = append(out, f...)
 			mu.Unlock()
 			return nil
@@ -208,5 +210,5 @@ func (c *CBRSource) Collect(ctx context.Context, rules Rules) ([]Finding, Stats,
 		return nil, Stats{}, err
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	return out, Stats{Status: "ok", Policies: len(list) + len(orgs), Findings: len(out)}, nil
+	return out, Stats{Status: "ok", Policies: len(list), OrgPolicies: len(orgs), Members: nMembers, Findings: len(out)}, nil
 }

@@ -382,12 +382,24 @@ func TestReportInChromium(t *testing.T) {
 	if got := len(visible(all)); got != res.Findings || !strings.Contains(all, fmt.Sprintf("%d shown", res.Findings)) {
 		t.Fatalf("%d rows visible of %d", got, res.Findings)
 	}
-	// Worst first: the first customer section holds a critical finding.
-	first := regexp.MustCompile(`(?s)<section class="group"[^>]*>.*?</section>`).FindString(all)
+	// One table, worst customer first, each failing row saying why and since when.
+	if n := strings.Count(all, "<table id=\"findings\""); n != 1 {
+		t.Fatalf("%d findings tables", n)
+	}
+	first := regexp.MustCompile(`(?s)<tbody class="group"[^>]*>.*?</tbody>`).FindString(all)
 	if !strings.Contains(first, `data-severity="critical"`) {
 		t.Fatal("the first customer shown has no critical finding")
 	}
-	crit := visible(dump("#severity=critical&provider=acronis"))
+	for _, want := range []string{"oldest last good backup", "alert ", "tenant ", "resource ", "org_policy_not_delivered", " / ", "member deliveries", "agents"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+	if strings.Contains(all, ">organization<") || strings.Contains(all, "reported not protected") {
+		t.Error("CBR grouped as organization, or not-protected wording beside a plan")
+	}
+	filtered := dump("#severity=critical&provider=acronis")
+	crit := visible(filtered)
 	if len(crit) == 0 || len(crit) != res.BySeverity[audit.Critical]-countCBRCritical(w, t, res) {
 		t.Fatalf("filtered view shows %d rows", len(crit))
 	}
@@ -395,6 +407,36 @@ func TestReportInChromium(t *testing.T) {
 		if r != "critical/acronis" {
 			t.Fatalf("the filter let %s through", r)
 		}
+	}
+	// Counts follow the filter: the bar and every group count only what is shown.
+	if !strings.Contains(filtered, fmt.Sprintf(`<span id="counts"><span>%d critical</span></span>`, len(crit))) {
+		t.Fatalf("the bar's counts do not follow the filter")
+	}
+	for _, m := range regexp.MustCompile(`<span class="gcounts">(.*?)</span></span>`).FindAllStringSubmatch(filtered, -1) {
+		if strings.Contains(m[1], "warning") || strings.Contains(m[1], "unknown") {
+			t.Fatalf("a group counts what the filter hides: %s", m[1])
+		}
+	}
+	shot := filepath.Join(t.TempDir(), "report.png")
+	if dir := os.Getenv("AUDIT_SCREENSHOT_DIR"); dir != "" {
+		shot = filepath.Join(dir, "report.png")
+	}
+	screenshot(t, bin, path, shot)
+}
+
+// screenshot renders the report as a person sees it and checks a picture
+// came out (AUDIT_SCREENSHOT_DIR keeps it for a look).
+func screenshot(t *testing.T, bin, page, out string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
+		"--user-data-dir="+t.TempDir(), "--window-size=1400,1000", "--virtual-time-budget=2000", "--screenshot="+out, "file://"+page)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("chromium screenshot: %v: %s", err, b)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil || len(b) < 20000 || !bytes.HasPrefix(b, []byte("\x89PNG")) {
+		t.Fatalf("screenshot: %d bytes, %v", len(b), err)
 	}
 }
 

@@ -246,7 +246,7 @@ func (r Rules) schedule(base Finding, patterns []string, def huaweicbr.Operation
 // each member account.
 func (r Rules) CBROrganizationPolicy(p huaweicbr.OrganizationPolicy, members []huaweicbr.MemberStatus) []Finding {
 	var out []Finding
-	base := Finding{Provider: HuaweiCBR, Customer: "organization", Policy: p.Name, PolicyID: p.ID, Resource: p.OperationType + " organization policy"}
+	base := Finding{Provider: HuaweiCBR, Customer: "CBR organization policies", Policy: p.Name, PolicyID: p.ID, Resource: p.OperationType + " organization policy"}
 	r.schedule(base, p.Trigger.Properties.Pattern, p.OperationDefinition, func(f Finding) {
 		f.Key = key(HuaweiCBR, "organization", p.ID, f.Rule)
 		out = append(out, f)
@@ -256,8 +256,9 @@ func (r Rules) CBROrganizationPolicy(p huaweicbr.OrganizationPolicy, members []h
 			continue
 		}
 		f := base
-		f.Customer = firstNonEmpty(m.DomainName, m.DomainID)
-		f.Resource = "member project " + firstNonEmpty(m.ProjectName, m.ProjectID)
+		// Grouped by the member account and project names a person knows.
+		f.Customer = firstNonEmpty(m.DomainName, m.DomainID) + " / " + firstNonEmpty(m.ProjectName, m.ProjectID)
+		f.Resource = "member project " + firstNonEmpty(m.ProjectName, m.ProjectID) + " (" + m.ProjectID + ")"
 		f.Rule, f.Severity = RuleDelivery, Warning
 		f.Message = fmt.Sprintf("organization policy %s in member account (status %s)", deliveryVerb(m.Status), m.Status)
 		if m.Status == "error" {
