@@ -258,7 +258,10 @@ func (r Rules) CBROrganizationPolicy(p huaweicbr.OrganizationPolicy, members []h
 		f := base
 		// Grouped by the member account and project names a person knows.
 		f.Customer = firstNonEmpty(m.DomainName, m.DomainID) + " / " + firstNonEmpty(m.ProjectName, m.ProjectID)
-		f.Resource = "member project " + firstNonEmpty(m.ProjectName, m.ProjectID) + " (" + m.ProjectID + ")"
+		f.Resource = "member project " + m.ProjectID
+		if m.ProjectName != "" {
+			f.Resource = "member project " + m.ProjectName + " (" + m.ProjectID + ")"
+		}
 		f.Rule, f.Severity = RuleDelivery, Warning
 		f.Message = fmt.Sprintf("organization policy %s in member account (status %s)", deliveryVerb(m.Status), m.Status)
 		if m.Status == "error" {
