@@ -56,7 +56,7 @@ type world struct {
 }
 
 // newWorld: customers x resources on Acronis, CBR policies and organization policies.
-func newWorld(t *testing.T, customers, resources, cbrPolicies, cbrOrgs int) *world {
+func newWorld(t testing.TB, customers, resources, cbrPolicies, cbrOrgs int) *world {
 	t.Helper()
 	sim := acronistest.NewServer(t, acronistest.Config{Now: func() time.Time { return now }, PageCap: 200, Seed: 5})
 	w := &world{sim: sim, store: &objstore.Dir{Root: t.TempDir()}, notifier: &recorder{}, metrics: &bytes.Buffer{}}
