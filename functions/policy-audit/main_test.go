@@ -141,6 +141,8 @@ func TestBadConfiguration(t *testing.T) {
 		{"AUDIT_WRITE_RESERVE_SECONDS", "1.5", "AUDIT_WRITE_RESERVE_SECONDS"},
 		{"AUDIT_RENOTIFY_HOURS", "-1", "AUDIT_RENOTIFY_HOURS"},
 		{"AUDIT_RENOTIFY_HOURS", "NaN", "AUDIT_RENOTIFY_HOURS"},
+		{"AUDIT_MAX_HOURS_WITHOUT_SUCCESS", "0", "AUDIT_MAX_HOURS_WITHOUT_SUCCESS"},
+		{"AUDIT_AGENT_OFFLINE_HOURS", "NaN", "AUDIT_AGENT_OFFLINE_HOURS"},
 	}
 	for _, tt := range tests {
 		env := map[string]string{tt.key: tt.value}

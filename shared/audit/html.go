@@ -163,7 +163,7 @@ func reportGroup(p func(string, ...any), g group, oldest map[string]time.Time) {
 		}
 		p(`<tr class="finding %s" data-severity="%s" data-provider="%s" data-new="%t">`, esc(f.Severity), esc(f.Severity), esc(f.Provider), f.New)
 		p(`<td class="sev">%s%s</td><td>%s<div class="ids">%s</div></td><td>%s</td><td>%s <small>(%s)</small></td><td>%s</td><td>%s</td><td>%s</td></tr>`+"\n",
-			esc(f.Severity), newMark, esc(f.Resource), esc(ids(f)), esc(f.Policy), esc(f.Message), esc(f.Rule), reason(f), esc(stamp(f.LastSuccess)), esc(stamp(f.FirstSeen)))
+			esc(f.Severity), newMark, esc(f.Resource), esc(ids(f)), esc(f.Policy), esc(f.Message), esc(f.Rule), reason(f), esc(stamp(f.LastSuccess)), failingSince(f))
 	}
 	p("</tbody>\n")
 }
@@ -202,6 +202,16 @@ func reason(f Finding) string {
 	out := esc(f.Reason)
 	if f.ReasonSource != "none" {
 		out += fmt.Sprintf(`<div class="ids">%s %s, %s</div>`, esc(f.ReasonSource), esc(f.ReasonID), esc(stamp(f.ReasonAt)))
+	}
+	return out
+}
+
+// failingSince is the audit's first sighting; the platform's own evidence
+// is shown beside it when older (the audit may have started later).
+func failingSince(f Finding) string {
+	out := esc(stamp(f.FirstSeen))
+	if !f.ReasonAt.IsZero() && (f.FirstSeen.IsZero() || f.ReasonAt.Before(f.FirstSeen)) {
+		out += fmt.Sprintf(`<div class="ids">%s since %s</div>`, esc(f.ReasonSource), esc(stamp(f.ReasonAt)))
 	}
 	return out
 }

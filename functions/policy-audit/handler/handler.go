@@ -160,10 +160,11 @@ func rulesFromEnv(getenv func(string) string) (audit.Rules, error) {
 	for _, v := range []struct {
 		name string
 		dst  *float64
-	}{{"AUDIT_MAX_HOURS_WITHOUT_RUN", &r.MaxHoursWithoutRun}, {"AUDIT_MAX_INTERVAL_HOURS", &r.MaxIntervalHours}} {
+	}{{"AUDIT_MAX_HOURS_WITHOUT_RUN", &r.MaxHoursWithoutRun}, {"AUDIT_MAX_INTERVAL_HOURS", &r.MaxIntervalHours},
+		{"AUDIT_MAX_HOURS_WITHOUT_SUCCESS", &r.MaxHoursWithoutSuccess}, {"AUDIT_AGENT_OFFLINE_HOURS", &r.AgentOfflineHours}} {
 		if s := getenv(v.name); s != "" {
 			f, err := strconv.ParseFloat(s, 64)
-			if err != nil || f <= 0 {
+			if err != nil || !(f > 0 && f < 1e6) {
 				return r, fmt.Errorf("configuration: %s: %q is not a positive number", v.name, s)
 			}
 			*v.dst = f
