@@ -35,15 +35,9 @@ func Build(cfg aws.Config, getenv func(string) string, log *slog.Logger) (func(c
 	if err != nil {
 		return nil, err
 	}
-	rules, err := rulesFromEnv(getenv)
+	rules, root, timing, err := settingsFromEnv(getenv)
 	if err != nil {
 		return nil, err
-	}
-	root := getenv("ROOT_TENANT_ID")
-	if root != "" {
-		if err := acronis.CheckUUID(root); err != nil {
-			return nil, fmt.Errorf("configuration: ROOT_TENANT_ID: %w", err)
-		}
 	}
 	var notifier audit.Notifier
 	if arn := getenv("AUDIT_TOPIC_ARN"); arn != "" {
@@ -52,10 +46,6 @@ func Build(cfg aws.Config, getenv func(string) string, log *slog.Logger) (func(c
 	cbrSecretID := getenv("HUAWEI_CBR_SECRET_ID")
 	sm := &secrets.Cached{Store: &secrets.SecretsManager{Client: awsenv.SecretsManager(cfg)}, TTL: 5 * time.Minute}
 	hc := acronis.NewHTTPClient(acronis.HTTPOptions{})
-	timing, err := timingFromEnv(getenv)
-	if err != nil {
-		return nil, err
-	}
 	cbrHTTP := cbrHTTPClient(cbrResponseHeaderTimeout)
 	return func(ctx context.Context, raw json.RawMessage) (audit.Result, error) {
 		req, err := audit.ParseRequest(raw)
@@ -121,6 +111,22 @@ func (s stalledAgain) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 type timing struct{ reserve, renotify time.Duration }
+
+// settingsFromEnv reads the rules, ROOT_TENANT_ID and the timing settings.
+func settingsFromEnv(getenv func(string) string) (audit.Rules, string, timing, error) {
+	rules, err := rulesFromEnv(getenv)
+	if err != nil {
+		return rules, "", timing{}, err
+	}
+	root := getenv("ROOT_TENANT_ID")
+	if root != "" {
+		if err := acronis.CheckUUID(root); err != nil {
+			return rules, "", timing{}, fmt.Errorf("configuration: ROOT_TENANT_ID: %w", err)
+		}
+	}
+	t, err := timingFromEnv(getenv)
+	return rules, root, t, err
+}
 
 // timingFromEnv reads AUDIT_WRITE_RESERVE_SECONDS (empty: a fifth of the
 // time left, 2-60 s) and AUDIT_RENOTIFY_HOURS (empty or 0: never).
