@@ -33,7 +33,7 @@ func runPolicyAudit(ctx context.Context, d *demo) (any, error) {
 		return nil, err
 	}
 	return map[string]any{"prefix": res.Prefix, "findings": res.Findings, "by_severity": res.BySeverity, "new_critical": res.NewCritical,
-		"providers": res.Providers, "notified": res.Notified, "open": res.Prefix + "report.html"}, nil
+		"providers": res.Providers, "notified": res.Notified, "announced": res.Announced, "resolved": res.Resolved, "open": res.Prefix + "report.html"}, nil
 }
 
 type printNotifier struct{}

@@ -83,7 +83,7 @@ func TestCBRSourceJudgesOrganizationPolicies(t *testing.T) {
 
 	src := &audit.CBRSource{Client: huaweicbr.New(sim.Credentials(), nil), Project: "proj"}
 	fs, st, err := src.Collect(context.Background(), audit.Rules{}.WithDefaults())
-	if err != nil || st.Policies != 2 {
+	if err != nil || st.OrgPolicies != 2 {
 		t.Fatalf("collect: %+v %v", st, err)
 	}
 	got := map[string][]string{}

@@ -15,29 +15,73 @@ import (
 
 // Stats describe what a provider's collection covered.
 type Stats struct {
-	Status    string `json:"status"` // ok, failed: ..., skipped: ...
-	Tenants   int    `json:"tenants,omitempty"`
-	Resources int    `json:"resources,omitempty"`
-	Policies  int    `json:"policies,omitempty"`
-	Findings  int    `json:"findings"`
+	Status      string `json:"status"` // ok, failed: ..., skipped: ...
+	Tenants     int    `json:"tenants,omitempty"`
+	Resources   int    `json:"resources,omitempty"`
+	Policies    int    `json:"policies,omitempty"`
+	OrgPolicies int    `json:"org_policies,omitempty"`
+	Members     int    `json:"members,omitempty"` // CBR organization policy deliveries read
+	Alerts      int    `json:"alerts,omitempty"`  // active alerts read
+	Tasks       int    `json:"tasks,omitempty"`   // completed tasks read
+	Agents      int    `json:"agents,omitempty"`
+	Findings    int    `json:"findings"`
+	// Problems are answers the audit could not fully use (an endpoint
+	// down, an item it could not read): the run goes on without them.
+	Problems []string `json:"problems,omitempty"`
+	// OldestSuccess is, per tenant, the oldest last successful backup
+	// among its protected resources; NeverSucceeded counts those with none.
+	OldestSuccess  map[string]time.Time `json:"oldest_last_success,omitempty"`
+	NeverSucceeded map[string]int       `json:"never_succeeded,omitempty"`
 }
 
-// AcronisSource collects policy execution statuses.
+// AcronisSource collects policy execution statuses, and the alerts, tasks
+// and agents that say why a resource fails and since when.
 type AcronisSource struct {
 	Client    *acronis.Client
 	PageLimit int // items per page asked for (default 500)
 }
 
+// acronisResource is one resource's policy statuses and its tenant.
+type acronisResource struct {
+	item       acronis.PolicyStatusItem
+	tenantUUID string
+}
+
 // Collect judges every resource of the given tenants, or of every customer
 // under root when none are given.
 func (a *AcronisSource) Collect(ctx context.Context, rules Rules, root string, tenantIDs []string, now time.Time) ([]Finding, Stats, error) {
+	names, ids, err := a.tenants(ctx, root, tenantIDs)
+	if err != nil {
+		return nil, Stats{}, err
+	}
+	res, st, err := a.statuses(ctx, names, ids)
+	if err != nil {
+		return nil, Stats{}, err
+	}
+	ev := a.evidence(ctx, rules, res, agentRoots(root, tenantIDs), now)
+	out := judgeAcronis(rules, res, ev, now)
+	st.Tenants, st.Alerts, st.Tasks, st.Agents, st.Problems = len(ids), ev.alertCount, ev.taskCount, ev.agentCount, ev.problems
+	st.OldestSuccess, st.NeverSucceeded = ev.oldest, ev.never
+	st.Findings, st.Status = len(out), "ok"
+	return out, st, nil
+}
+
+func agentRoots(root string, tenantIDs []string) []string {
+	if len(tenantIDs) > 0 {
+		return tenantIDs
+	}
+	return []string{root}
+}
+
+// tenants resolves the run's tenants: the given ones (checked to exist) or
+// every customer under root.
+func (a *AcronisSource) tenants(ctx context.Context, root string, tenantIDs []string) (map[string]string, []string, error) {
 	names := map[string]string{} // uuid -> tenant name
-	var ids []string
 	if len(tenantIDs) > 0 {
 		for _, batch := range acronis.Batches(tenantIDs, acronis.MaxBatch) {
 			for page, err := range a.Client.ListTenants(ctx, acronis.TenantFilter{UUIDs: batch, Lod: "basic"}) {
 				if err != nil {
-					return nil, Stats{}, fmt.Errorf("acronis: tenants: %w", err)
+					return nil, nil, fmt.Errorf("acronis: tenants: %w", err)
 				}
 				for _, t := range page {
 					names[t.ID] = t.Name
@@ -46,38 +90,42 @@ func (a *AcronisSource) Collect(ctx context.Context, rules Rules, root string, t
 		}
 		for _, id := range tenantIDs {
 			if _, ok := names[id]; !ok {
-				return nil, Stats{}, fmt.Errorf("acronis: tenant %s: not found or not visible to the API client", id)
+				return nil, nil, fmt.Errorf("acronis: tenant %s: not found or not visible to the API client", id)
 			}
 		}
-		ids = tenantIDs
-	} else {
-		for page, err := range a.Client.ListTenants(ctx, acronis.TenantFilter{SubtreeRootID: root, Lod: "basic"}) {
-			if err != nil {
-				return nil, Stats{}, fmt.Errorf("acronis: tenant tree under %s: %w", root, err)
-			}
-			for _, t := range page {
-				if t.Kind == acronis.KindCustomer {
-					names[t.ID] = t.Name
-					ids = append(ids, t.ID)
-				}
+		return names, tenantIDs, nil
+	}
+	var ids []string
+	for page, err := range a.Client.ListTenants(ctx, acronis.TenantFilter{SubtreeRootID: root, Lod: "basic"}) {
+		if err != nil {
+			return nil, nil, fmt.Errorf("acronis: tenant tree under %s: %w", root, err)
+		}
+		for _, t := range page {
+			if t.Kind == acronis.KindCustomer {
+				names[t.ID] = t.Name
+				ids = append(ids, t.ID)
 			}
 		}
 	}
+	return names, ids, nil
+}
+
+// statuses reads every resource's policy statuses. Items carry the legacy
+// numeric tenant id and the tenant's name: they are mapped back to the UUID
+// through the names of the batch asked for, only where the name is
+// unambiguous in that batch.
+func (a *AcronisSource) statuses(ctx context.Context, names map[string]string, ids []string) ([]acronisResource, Stats, error) {
 	limit := a.PageLimit
 	if limit <= 0 {
 		limit = 500
 	}
-	var out []Finding
-	st := Stats{Tenants: len(ids)}
+	var out []acronisResource
+	var st Stats
 	for page, err := range a.Client.PolicyStatuses(ctx, ids, limit) {
 		if err != nil {
 			return nil, Stats{}, fmt.Errorf("acronis: policy statuses: %w", err)
 		}
-		// Items carry the legacy numeric tenant id and the tenant's name: map
-		// back to the UUID through the names of the batch asked for, only
-		// where the name is unambiguous in that batch.
-		byName := map[string]string{}
-		dup := map[string]bool{}
+		byName, dup := map[string]string{}, map[string]bool{}
 		for _, id := range page.Batch {
 			n := names[id]
 			if _, seen := byName[n]; seen {
@@ -95,10 +143,9 @@ func (a *AcronisSource) Collect(ctx context.Context, rules Rules, root string, t
 			}
 			st.Resources++
 			st.Policies += len(it.Policies)
-			out = append(out, rules.AcronisResource(it, uuid, now)...)
+			out = append(out, acronisResource{item: it, tenantUUID: uuid})
 		}
 	}
-	st.Findings, st.Status = len(out), "ok"
 	return out, st, nil
 }
 
@@ -130,6 +177,7 @@ func (c *CBRSource) Collect(ctx context.Context, rules Rules) ([]Finding, Stats,
 	}
 	var mu sync.Mutex
 	var out []Finding
+	nMembers := 0
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(conc)
 	for _, p := range list {
@@ -158,6 +206,7 @@ func (c *CBRSource) Collect(ctx context.Context, rules Rules) ([]Finding, Stats,
 			}
 			f = append(f, rules.CBROrganizationPolicy(o, members)...)
 			mu.Lock()
+			nMembers += len(members)
 			out = append(out, f...)
 			mu.Unlock()
 			return nil
@@ -167,7 +216,7 @@ func (c *CBRSource) Collect(ctx context.Context, rules Rules) ([]Finding, Stats,
 		return nil, Stats{}, err
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	return out, Stats{Status: "ok", Policies: len(list) + len(orgs), Findings: len(out)}, nil
+	return out, Stats{Status: "ok", Policies: len(list), OrgPolicies: len(orgs), Members: nMembers, Findings: len(out)}, nil
 }
 
 // incompleteDelivery reports an organization policy whose delivery detail

@@ -12,9 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
-	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/acp-serverless/acp-serverless/shared/acronis"
@@ -76,6 +74,12 @@ type Job struct {
 	Metrics       io.Writer // CloudWatch Embedded Metric Format lines (stdout in Lambda)
 	Log           *slog.Logger
 	Now           func() time.Time
+	// WriteReserve is kept back from collection for writing and announcing;
+	// 0: a fifth of the time ctx leaves, between 2 s and 60 s.
+	WriteReserve time.Duration
+	// RenotifyAfter announces criticals still open again once this long has
+	// passed since they were last announced; 0: never (each is paged once).
+	RenotifyAfter time.Duration
 }
 
 // Result is the function's output.
@@ -91,6 +95,9 @@ type Result struct {
 	FailedProviders []string         `json:"failed_providers,omitempty"`
 	Providers       map[string]Stats `json:"providers"`
 	Notified        bool             `json:"notified"`
+	Announced       int              `json:"announced"` // new criticals paged this run
+	Reminded        int              `json:"reminded"`  // still-open criticals paged again (RenotifyAfter)
+	Resolved        int              `json:"resolved"`  // criticals announced as cleared
 }
 
 // Summary is summary.json.
@@ -110,243 +117,132 @@ type Summary struct {
 	New             int                       `json:"new"`
 	NewCritical     int                       `json:"new_critical"`
 	PreviousRun     string                    `json:"previous_run,omitempty"`
+	BaselineError   string                    `json:"baseline_error,omitempty"` // the baseline could not be read: "new" is unknown
 	Rules           Rules                     `json:"rules"`
 }
 
-// latest points at the last complete full run: the baseline for "new".
-type latest struct {
-	RunID       string `json:"run_id"`
-	FindingsKey string `json:"findings_key"`
+// Run collects, judges, writes the run's objects, and announces. Collection
+// ends a reserve before ctx's deadline; writing and announcing then get that
+// reserve on a context of their own, so a provider that hangs until the
+// deadline costs its own findings only. A provider that fails or times out
+// makes the run partial: what the others gave is still written, and the run
+// returns an error naming it.
+func (j *Job) Run(ctx context.Context, req Request) (Result, error) {
+	r := j.newRun(ctx, req)
+	cctx, cancel := collectContext(ctx, r.reserve)
+	r.collect(cctx, j)
+	cancel()
+	wctx, wcancel := writeContext(ctx, r.reserve)
+	defer wcancel()
+	err := r.finish(wctx, j)
+	return r.res, err
 }
 
-const latestKey = "audit/latest.json"
+// run is one audit run's state.
+type run struct {
+	sum      Summary
+	res      Result
+	findings []Finding
+	rules    Rules
+	started  time.Time
+	prefix   string
+	reserve  time.Duration
+	log      *slog.Logger
+}
 
-// Run collects, judges, writes the run's objects, and notifies. A provider
-// that fails makes the run partial: what the others gave is still written,
-// and the run returns an error naming the failed provider.
-func (j *Job) Run(ctx context.Context, req Request) (Result, error) {
-	now := time.Now
+func (j *Job) now() time.Time {
 	if j.Now != nil {
-		now = j.Now
+		return j.Now().UTC()
 	}
+	return time.Now().UTC()
+}
+
+func (j *Job) newRun(ctx context.Context, req Request) *run {
 	log := j.Log
 	if log == nil {
 		log = slog.Default()
 	}
-	rules := j.Rules.WithDefaults()
-	started := now().UTC()
+	started := j.now()
 	runID := started.Format("20060102T150405Z") + "-" + randHex(4)
 	date := started.Format(time.DateOnly)
-	prefix := fmt.Sprintf("audit/dt=%s/run=%s/", date, runID)
-
-	sum := Summary{RunID: runID, Date: date, StartedAt: started, Scope: req, Providers: map[string]Stats{}, Rules: rules}
-	var findings []Finding
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	fail := func(p string, err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		sum.Providers[p] = Stats{Status: "failed: " + err.Error()}
-		sum.FailedProviders = append(sum.FailedProviders, p)
-		log.ErrorContext(ctx, "provider failed", "provider", p, "error", err.Error())
-	}
-	done := func(p string, f []Finding, st Stats) {
-		mu.Lock()
-		defer mu.Unlock()
-		findings = append(findings, f...)
-		sum.Providers[p] = st
-	}
-	if req.wants(Acronis) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			root := ""
-			if len(req.TenantIDs) == 0 {
-				var err error
-				if root, err = j.RootTenantID(ctx); err != nil {
-					fail(Acronis, err)
-					return
-				}
-			}
-			f, st, err := j.Acronis.Collect(ctx, rules, root, req.TenantIDs, started)
-			if err != nil {
-				fail(Acronis, err)
-				return
-			}
-			done(Acronis, f, st)
-		}()
-	} else {
-		done(Acronis, nil, Stats{Status: "skipped: not requested"})
-	}
-	switch {
-	case !req.wants(HuaweiCBR):
-		done(HuaweiCBR, nil, Stats{Status: "skipped: not requested"})
-	case j.CBRError != nil:
-		fail(HuaweiCBR, j.CBRError)
-	case j.CBR == nil:
-		done(HuaweiCBR, nil, Stats{Status: "skipped: " + j.CBRSkipReason})
-		if slices.Contains(req.Providers, HuaweiCBR) {
-			fail(HuaweiCBR, errors.New(j.CBRSkipReason))
-		}
-	case len(req.TenantIDs) > 0 && len(req.Providers) == 0:
-		done(HuaweiCBR, nil, Stats{Status: "skipped: tenant_ids scope Acronis tenants only"})
-	default:
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f, st, err := j.CBR.Collect(ctx, rules)
-			if err != nil {
-				fail(HuaweiCBR, err)
-				return
-			}
-			done(HuaweiCBR, f, st)
-		}()
-	}
-	wg.Wait()
-	sort.SliceStable(findings, func(a, b int) bool {
-		x, y := findings[a], findings[b]
-		if SeverityRank(x.Severity) != SeverityRank(y.Severity) {
-			return SeverityRank(x.Severity) < SeverityRank(y.Severity)
-		}
-		return x.Key < y.Key
-	})
-	sum.Partial = len(sum.FailedProviders) > 0
-	sort.Strings(sum.FailedProviders)
-
-	// New since the last complete full run.
-	prev, err := j.previous(ctx)
-	if err != nil {
-		log.WarnContext(ctx, "previous run unreadable; every finding counts as new", "error", err.Error())
-	}
-	if prev.keys != nil {
-		sum.PreviousRun = prev.runID
-	}
-	sum.BySeverity, sum.ByProvider, sum.ByTenant = map[string]int{}, map[string]int{}, map[string]map[string]int{}
-	var newCritical []Finding
-	for i := range findings {
-		f := &findings[i]
-		f.New = prev.keys == nil || !prev.keys[f.Key]
-		if f.New {
-			sum.New++
-			if f.Severity == Critical {
-				sum.NewCritical++
-				newCritical = append(newCritical, *f)
-			}
-		}
-		sum.BySeverity[f.Severity]++
-		sum.ByProvider[f.Provider]++
-		t := firstNonEmpty(f.TenantID, f.Customer)
-		if sum.ByTenant[t] == nil {
-			sum.ByTenant[t] = map[string]int{}
-		}
-		sum.ByTenant[t][f.Severity]++
-	}
-	sum.Total = len(findings)
-	sum.FinishedAt = now().UTC()
-
-	res := Result{RunID: runID, Date: date, Prefix: prefix, Findings: sum.Total, BySeverity: sum.BySeverity, New: sum.New,
-		NewCritical: sum.NewCritical, Partial: sum.Partial, FailedProviders: sum.FailedProviders, Providers: sum.Providers}
-	if err := j.write(ctx, prefix, findings, sum); err != nil {
-		return res, err
-	}
-	j.emitMetrics(sum)
-	// Page before moving the baseline: if the notification fails, the re-run
-	// still sees these findings as new and pages then.
-	if j.Notifier != nil && req.Full() && len(newCritical) > 0 {
-		if err := j.Notifier.Notify(ctx, fmt.Sprintf("acp-serverless audit: %d new critical finding(s)", len(newCritical)), notification(newCritical, prefix)); err != nil {
-			return res, fmt.Errorf("audit: notify (baseline not moved, a re-run pages again): %w", err)
-		}
-		res.Notified = true
-	}
-	if req.Full() && !sum.Partial {
-		b, _ := json.Marshal(latest{RunID: runID, FindingsKey: prefix + "findings.jsonl.gz"})
-		if err := j.Store.Put(ctx, latestKey, bytes.NewReader(b), objstore.PutOptions{ContentType: "application/json"}); err != nil {
-			return res, err
-		}
-	}
-	log.InfoContext(ctx, "audit written", "prefix", prefix, "findings", sum.Total, "new", sum.New, "new_critical", sum.NewCritical, "partial", sum.Partial)
-	if sum.Partial {
-		var why []string
-		for _, p := range sum.FailedProviders {
-			why = append(why, p+" ("+strings.TrimPrefix(sum.Providers[p].Status, "failed: ")+")")
-		}
-		return res, fmt.Errorf("audit: provider(s) failed: %s; %s holds what the others gave, marked partial", strings.Join(why, "; "), prefix)
-	}
-	return res, nil
+	r := &run{rules: j.Rules.WithDefaults(), started: started, reserve: j.reserve(ctx), log: log,
+		prefix: fmt.Sprintf("audit/dt=%s/run=%s/", date, runID)}
+	r.sum = Summary{RunID: runID, Date: date, StartedAt: started, Scope: req, Providers: map[string]Stats{}, Rules: r.rules}
+	return r
 }
 
-type previousRun struct {
-	runID string
-	keys  map[string]bool
+// writeContext is a fresh context for writing: not cancelled with ctx,
+// ending at ctx's deadline (which collection left free by reserve), or
+// after reserve when ctx has none.
+func writeContext(ctx context.Context, reserve time.Duration) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(context.WithoutCancel(ctx), dl)
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), reserve)
 }
 
-func (j *Job) previous(ctx context.Context) (previousRun, error) {
-	rc, err := j.Store.Get(ctx, latestKey)
-	if errors.Is(err, objstore.ErrNotFound) {
-		return previousRun{}, nil
+// finish judges, writes, announces and moves the baseline; every step that
+// can still run does, and the error names all that went wrong.
+func (r *run) finish(ctx context.Context, j *Job) error {
+	prev, berr := j.readBaseline(ctx)
+	if berr != nil {
+		r.log.Error("baseline unreadable: findings written without new/first-seen marks, baseline not moved; fix or delete it",
+			"key", latestKey, "error", berr.Error())
+		r.sum.BaselineError = berr.Error()
+		berr = fmt.Errorf("audit: baseline unreadable (nothing marked new, baseline not moved): %w", berr)
 	}
-	if err != nil {
-		return previousRun{}, err
+	r.judge(prev)
+	r.sum.FinishedAt = j.now()
+	s := r.sum
+	r.res = Result{RunID: s.RunID, Date: s.Date, Prefix: r.prefix, Findings: s.Total, BySeverity: s.BySeverity, New: s.New,
+		NewCritical: s.NewCritical, Partial: s.Partial, FailedProviders: s.FailedProviders, Providers: s.Providers}
+	if err := r.write(ctx, j); err != nil {
+		return errors.Join(r.partialError(), err)
 	}
-	var l latest
-	err = json.NewDecoder(rc).Decode(&l)
-	rc.Close()
-	if err != nil {
-		return previousRun{}, fmt.Errorf("%s: %w", latestKey, err)
-	}
-	rc, err = j.Store.Get(ctx, l.FindingsKey)
-	if err != nil {
-		return previousRun{}, err
-	}
-	defer rc.Close()
-	zr, err := gzip.NewReader(rc)
-	if err != nil {
-		return previousRun{}, fmt.Errorf("%s: %w", l.FindingsKey, err)
-	}
-	keys := map[string]bool{}
-	dec := json.NewDecoder(zr)
-	for {
-		var f struct {
-			Key string `json:"key"`
-		}
-		if err := dec.Decode(&f); err == io.EOF {
-			break
-		} else if err != nil {
-			return previousRun{}, fmt.Errorf("%s: %w", l.FindingsKey, err)
-		}
-		keys[f.Key] = true
-	}
-	return previousRun{runID: l.RunID, keys: keys}, nil
+	j.emitMetrics(r.sum)
+	aerr := r.announce(ctx, j)
+	merr := r.moveBaseline(ctx, j, prev)
+	r.log.Info("audit written", "prefix", r.prefix, "findings", s.Total, "new", s.New, "new_critical", s.NewCritical,
+		"partial", s.Partial, "announced", r.res.Announced, "resolved", r.res.Resolved)
+	return errors.Join(r.partialError(), berr, aerr, merr)
 }
 
-func (j *Job) write(ctx context.Context, prefix string, findings []Finding, sum Summary) error {
+// partialError names the providers that failed, and why.
+func (r *run) partialError() error {
+	if !r.sum.Partial {
+		return nil
+	}
+	var why []string
+	for _, p := range r.sum.FailedProviders {
+		why = append(why, p+" ("+strings.TrimPrefix(r.sum.Providers[p].Status, "failed: ")+")")
+	}
+	return fmt.Errorf("audit: partial run, provider(s) failed: %s; %s holds what the others gave", strings.Join(why, "; "), r.prefix)
+}
+
+func (r *run) write(ctx context.Context, j *Job) error {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	enc := json.NewEncoder(zw)
-	for _, f := range findings {
+	for _, f := range r.findings {
 		if err := enc.Encode(f); err != nil {
-			return err
+			return fmt.Errorf("audit: encode findings: %w", err)
 		}
 	}
 	if err := zw.Close(); err != nil {
-		return err
+		return fmt.Errorf("audit: compress findings: %w", err)
 	}
-	if err := j.Store.Put(ctx, prefix+"findings.jsonl.gz", &buf, objstore.PutOptions{ContentType: "application/x-ndjson", ContentEncoding: "gzip"}); err != nil {
+	if err := j.Store.Put(ctx, r.prefix+"findings.jsonl.gz", &buf, objstore.PutOptions{ContentType: "application/x-ndjson", ContentEncoding: "gzip"}); err != nil {
 		return fmt.Errorf("audit: write findings: %w", err)
 	}
 	var html bytes.Buffer
-	if err := renderHTML(&html, sum, findings); err != nil {
+	if err := renderHTML(&html, r.sum, r.findings); err != nil {
 		return fmt.Errorf("audit: render report: %w", err)
 	}
-	if err := j.Store.Put(ctx, prefix+"report.html", &html, objstore.PutOptions{ContentType: "text/html; charset=utf-8"}); err != nil {
+	if err := j.Store.Put(ctx, r.prefix+"report.html", &html, objstore.PutOptions{ContentType: "text/html; charset=utf-8"}); err != nil {
 		return fmt.Errorf("audit: write report: %w", err)
 	}
 	// The summary goes last: a reader who sees it sees the run's other objects.
-	b, _ := json.MarshalIndent(sum, "", "  ")
-	if err := j.Store.Put(ctx, prefix+"summary.json", bytes.NewReader(b), objstore.PutOptions{ContentType: "application/json"}); err != nil {
-		return fmt.Errorf("audit: write summary: %w", err)
-	}
-	return nil
+	return putJSON(ctx, j.Store, r.prefix+"summary.json", r.sum)
 }
 
 // emitMetrics prints one CloudWatch Embedded Metric Format line.
@@ -368,19 +264,6 @@ func (j *Job) emitMetrics(sum Summary) {
 	}
 	b, _ := json.Marshal(line)
 	_, _ = j.Metrics.Write(append(b, '\n'))
-}
-
-func notification(fs []Finding, prefix string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d new critical finding(s) in the audit run %s\n(report: %sreport.html)\n\n", len(fs), prefix, prefix)
-	for i, f := range fs {
-		if i == 20 {
-			fmt.Fprintf(&b, "... and %d more\n", len(fs)-20)
-			break
-		}
-		fmt.Fprintf(&b, "- [%s] %s / %s: %s (%s)\n", f.Provider, f.Customer, firstNonEmpty(f.Resource, f.Policy), f.Message, f.Rule)
-	}
-	return b.String()
 }
 
 func randHex(n int) string {

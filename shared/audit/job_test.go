@@ -52,10 +52,11 @@ type world struct {
 	metrics  *bytes.Buffer
 	job      *audit.Job
 	tenants  []string
+	tokens   acronis.TokenSource
 }
 
 // newWorld: customers x resources on Acronis, CBR policies and organization policies.
-func newWorld(t *testing.T, customers, resources, cbrPolicies, cbrOrgs int) *world {
+func newWorld(t testing.TB, customers, resources, cbrPolicies, cbrOrgs int) *world {
 	t.Helper()
 	sim := acronistest.NewServer(t, acronistest.Config{Now: func() time.Time { return now }, PageCap: 200, Seed: 5})
 	w := &world{sim: sim, store: &objstore.Dir{Root: t.TempDir()}, notifier: &recorder{}, metrics: &bytes.Buffer{}}
@@ -71,6 +72,7 @@ func newWorld(t *testing.T, customers, resources, cbrPolicies, cbrOrgs int) *wor
 	src := acronis.NewCachedSource(&acronis.ClientCredentials{Creds: acronis.Credentials{BaseURL: sim.URL(), ClientID: id, ClientSecret: secret}, HTTP: hc, Now: clock}, 0)
 	src.SetClock(clock)
 	client, _ := acronis.NewClient(sim.URL(), src, hc)
+	w.tokens = src
 	w.job = &audit.Job{
 		Acronis:      &audit.AcronisSource{Client: client, PageLimit: 200},
 		RootTenantID: func(context.Context) (string, error) { return sim.RootTenantID(), nil },
@@ -176,7 +178,7 @@ func TestFullRunThenNewFindings(t *testing.T) {
 	for seed := int64(0); ; seed++ { // a seed whose single machine is critical
 		w.sim.AddResources(extra, 1, seed)
 		fs3, _, _ := (&audit.AcronisSource{Client: w.job.Acronis.Client}).Collect(ctx, audit.Rules{}.WithDefaults(), "", []string{extra}, now)
-		if len(fs3) > 0 && fs3[len(fs3)-1].Severity == audit.Critical {
+		if criticalsOf(fs3, audit.Acronis) > 0 {
 			break
 		}
 	}
@@ -309,7 +311,7 @@ func TestSNSNotifier(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := &audit.SNSNotifier{Client: c, TopicArn: aws.ToString(topic.TopicArn)}
-	if err := n.Notify(ctx, strings.Repeat("s", 150), "3 new critical findings"); err != nil {
+	if err := n.Notify(ctx, "Backup audit:\n"+strings.Repeat("s", 150), "3 new critical findings"); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.Get(moto.Endpoint + "/moto-api/data.json")
@@ -328,7 +330,7 @@ func TestSNSNotifier(t *testing.T) {
 	_ = json.NewDecoder(resp.Body).Decode(&data)
 	for _, tp := range data.SNS.Topic {
 		if tp.Arn == aws.ToString(topic.TopicArn) {
-			if len(tp.Sent) != 1 || tp.Sent[0][1] != "3 new critical findings" || len(tp.Sent[0][2].(string)) != 100 {
+			if len(tp.Sent) != 1 || tp.Sent[0][1] != "3 new critical findings" || len(tp.Sent[0][2].(string)) != 99 {
 				t.Fatalf("sent %v", tp.Sent)
 			}
 			return
@@ -380,12 +382,24 @@ func TestReportInChromium(t *testing.T) {
 	if got := len(visible(all)); got != res.Findings || !strings.Contains(all, fmt.Sprintf("%d shown", res.Findings)) {
 		t.Fatalf("%d rows visible of %d", got, res.Findings)
 	}
-	// Worst first: the first customer section holds a critical finding.
-	first := regexp.MustCompile(`(?s)<section class="group"[^>]*>.*?</section>`).FindString(all)
+	// One table, worst customer first, each failing row saying why and since when.
+	if n := strings.Count(all, "<table id=\"findings\""); n != 1 {
+		t.Fatalf("%d findings tables", n)
+	}
+	first := regexp.MustCompile(`(?s)<tbody class="group"[^>]*>.*?</tbody>`).FindString(all)
 	if !strings.Contains(first, `data-severity="critical"`) {
 		t.Fatal("the first customer shown has no critical finding")
 	}
-	crit := visible(dump("#severity=critical&provider=acronis"))
+	for _, want := range []string{"oldest last good backup", "alert ", "tenant ", "resource ", "org_policy_not_delivered", " / ", "member deliveries", "agents"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+	if strings.Contains(all, ">organization<") || strings.Contains(all, "reported not protected") {
+		t.Error("CBR grouped as organization, or not-protected wording beside a plan")
+	}
+	filtered := dump("#severity=critical&provider=acronis")
+	crit := visible(filtered)
 	if len(crit) == 0 || len(crit) != res.BySeverity[audit.Critical]-countCBRCritical(w, t, res) {
 		t.Fatalf("filtered view shows %d rows", len(crit))
 	}
@@ -393,6 +407,36 @@ func TestReportInChromium(t *testing.T) {
 		if r != "critical/acronis" {
 			t.Fatalf("the filter let %s through", r)
 		}
+	}
+	// Counts follow the filter: the bar and every group count only what is shown.
+	if !strings.Contains(filtered, fmt.Sprintf(`<span id="counts"><span>%d critical</span></span>`, len(crit))) {
+		t.Fatalf("the bar's counts do not follow the filter")
+	}
+	for _, m := range regexp.MustCompile(`<span class="gcounts">(.*?)</span></span>`).FindAllStringSubmatch(filtered, -1) {
+		if strings.Contains(m[1], "warning") || strings.Contains(m[1], "unknown") {
+			t.Fatalf("a group counts what the filter hides: %s", m[1])
+		}
+	}
+	shot := filepath.Join(t.TempDir(), "report.png")
+	if dir := os.Getenv("AUDIT_SCREENSHOT_DIR"); dir != "" {
+		shot = filepath.Join(dir, "report.png")
+	}
+	screenshot(t, bin, path, shot)
+}
+
+// screenshot renders the report as a person sees it and checks a picture
+// came out (AUDIT_SCREENSHOT_DIR keeps it for a look).
+func screenshot(t *testing.T, bin, page, out string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
+		"--user-data-dir="+t.TempDir(), "--window-size=1400,1000", "--virtual-time-budget=2000", "--screenshot="+out, "file://"+page)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("chromium screenshot: %v: %s", err, b)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil || len(b) < 20000 || !bytes.HasPrefix(b, []byte("\x89PNG")) {
+		t.Fatalf("screenshot: %d bytes, %v", len(b), err)
 	}
 }
 
@@ -416,7 +460,7 @@ func (f *failingNotifier) Notify(context.Context, string, string) error {
 	return nil
 }
 
-// A failed notification does not move the baseline: the re-run still pages.
+// A failed notification puts the announced record back: the re-run pages.
 func TestNotifyFailureKeepsFindingsNew(t *testing.T) {
 	w := newWorld(t, 2, 20, 0, 0)
 	n := &failingNotifier{}
@@ -425,7 +469,7 @@ func TestNotifyFailureKeepsFindingsNew(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 	res, err := w.job.Run(context.Background(), audit.Request{})
-	if err != nil || !res.Notified || res.NewCritical == 0 || n.calls != 2 {
+	if err != nil || !res.Notified || res.Announced == 0 || n.calls != 2 {
 		t.Fatalf("re-run: %+v %v, %d notify calls", res, err, n.calls)
 	}
 }

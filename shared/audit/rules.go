@@ -52,6 +52,9 @@ const (
 	RuleRetention     = "retention"
 	RuleDelivery      = "org_policy_not_delivered"
 	RuleSchedule      = "schedule_unreadable"
+	RuleStaleBackup   = "stale_backup"
+	RuleAgentOffline  = "agent_offline"
+	RuleAlertOrphan   = "alert_without_resource"
 )
 
 // Rules holds the deployment's thresholds.
@@ -60,6 +63,10 @@ type Rules struct {
 	MaxIntervalHours   float64       // default 24
 	MinRetentionDays   int           // default 35
 	NextRunGrace       time.Duration // default 1h: a run this late is "in the past"
+	// MaxHoursWithoutSuccess: a protected resource whose last successful
+	// backup is older is a warning, twice as old critical (default 24).
+	MaxHoursWithoutSuccess float64
+	AgentOfflineHours      float64 // default 24: an agent offline longer is a finding
 }
 
 // WithDefaults fills unset thresholds.
@@ -75,6 +82,12 @@ func (r Rules) WithDefaults() Rules {
 	}
 	if r.NextRunGrace <= 0 {
 		r.NextRunGrace = time.Hour
+	}
+	if r.MaxHoursWithoutSuccess <= 0 {
+		r.MaxHoursWithoutSuccess = 24
+	}
+	if r.AgentOfflineHours <= 0 {
+		r.AgentOfflineHours = 24
 	}
 	return r
 }
@@ -95,6 +108,18 @@ type Finding struct {
 	PolicyID       string `json:"policy_id,omitempty"`
 	Message        string `json:"message"`
 	New            bool   `json:"new"`
+	// FirstSeen is when the finding's key first appeared, carried from run
+	// to run through the baseline (zero when the baseline was unreadable).
+	FirstSeen time.Time `json:"first_seen,omitzero"`
+	// Why, in the platform's words: the latest active alert for the
+	// resource, else its last failed backup task ("none" when the platform
+	// gave neither for a failing resource).
+	Reason       string    `json:"reason,omitempty"`
+	ReasonSource string    `json:"reason_source,omitempty"` // alert, task, none
+	ReasonID     string    `json:"reason_id,omitempty"`     // alert id or task uuid/id
+	ReasonAt     time.Time `json:"reason_at,omitzero"`
+	// LastSuccess is the resource's last successful backup (zero: none known).
+	LastSuccess time.Time `json:"last_success,omitzero"`
 }
 
 func key(parts ...string) string { return strings.Join(parts, "|") }
@@ -109,8 +134,7 @@ var knownStatus = map[string]string{
 // AcronisResource judges one resource's policies. tenantUUID may be empty
 // when the item could not be mapped back (its legacy id is kept).
 func (r Rules) AcronisResource(it acronis.PolicyStatusItem, tenantUUID string, now time.Time) []Finding {
-	base := Finding{Provider: Acronis, Customer: it.Context.TenantName, TenantID: tenantUUID, TenantLegacyID: string(it.Context.TenantID),
-		Resource: firstNonEmpty(it.Context.UserDefinedName, it.Context.Name, it.Context.AgentName), ResourceID: it.Context.ID}
+	base := acronisBase(it, tenantUUID)
 	var out []Finding
 	add := func(f Finding) {
 		f.Key = key(Acronis, firstNonEmpty(tenantUUID, "legacy:"+base.TenantLegacyID), base.ResourceID, f.PolicyID, f.Rule)
@@ -134,7 +158,7 @@ func (r Rules) AcronisResource(it acronis.PolicyStatusItem, tenantUUID string, n
 			add(g)
 		case status == "not_protected":
 			g := f
-			g.Rule, g.Severity, g.Message = RuleNoProtection, sev, "resource reported not protected"
+			g.Rule, g.Severity, g.Message = RuleNoProtection, sev, "the plan is applied but reports this resource not protected (status not_protected)"
 			add(g)
 		case sev != "":
 			g := f
@@ -169,6 +193,11 @@ func (r Rules) AcronisResource(it acronis.PolicyStatusItem, tenantUUID string, n
 		}
 	}
 	return out
+}
+
+func acronisBase(it acronis.PolicyStatusItem, tenantUUID string) Finding {
+	return Finding{Provider: Acronis, Customer: it.Context.TenantName, TenantID: tenantUUID, TenantLegacyID: string(it.Context.TenantID),
+		Resource: firstNonEmpty(it.Context.UserDefinedName, it.Context.Name, it.Context.AgentName), ResourceID: it.Context.ID}
 }
 
 // CBRPolicy judges one CBR policy definition.
@@ -217,7 +246,8 @@ func (r Rules) schedule(base Finding, patterns []string, def huaweicbr.Operation
 // each member account.
 func (r Rules) CBROrganizationPolicy(p huaweicbr.OrganizationPolicy, members []huaweicbr.MemberStatus) []Finding {
 	var out []Finding
-	base := Finding{Provider: HuaweiCBR, Customer: "organization", Policy: p.Name, PolicyID: p.ID, Resource: p.OperationType + " organization policy"}
+	// The organization policy's own account (domain_name) names the group.
+	base := Finding{Provider: HuaweiCBR, Customer: "organization " + firstNonEmpty(p.DomainName, p.DomainID), Policy: p.Name, PolicyID: p.ID, Resource: p.OperationType + " organization policy"}
 	add := func(f Finding) {
 		f.Key = key(HuaweiCBR, "organization", p.ID, f.Rule)
 		out = append(out, f)
@@ -233,8 +263,10 @@ func (r Rules) CBROrganizationPolicy(p huaweicbr.OrganizationPolicy, members []h
 			continue
 		}
 		f := base
-		// The delivery detail carries ids only (no account or project names).
-		f.Customer = m.DomainID
+		// The delivery detail carries ids only (API-NOTES: "names of accounts
+		// and projects are not in them"): grouped by member account and
+		// project as the API names them.
+		f.Customer = "account " + m.DomainID + " / project " + m.ProjectID
 		f.Resource = "member project " + m.ProjectID
 		f.Rule, f.Severity = RuleDelivery, Warning
 		f.Message = fmt.Sprintf("organization policy %s in member account (status %s)", deliveryVerb(m.Status), m.Status)

@@ -104,7 +104,7 @@ func TestCBRRules(t *testing.T) {
 	if got := rulesOf(fs); got != "org_policy_not_delivered:critical,org_policy_not_delivered:warning" {
 		t.Fatalf("got %q", got)
 	}
-	if !strings.Contains(fs[0].Message, "quota exceeded") || fs[0].Customer != "d2" {
+	if !strings.Contains(fs[0].Message, "quota exceeded") || fs[0].Customer != "account d2 / project p2" || fs[0].Resource != "member project p2" {
 		t.Fatalf("error_msg lost: %+v", fs[0])
 	}
 }

@@ -2,6 +2,9 @@ package audit
 
 import (
 	"context"
+	"fmt"
+	"strings"
+	"unicode"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -15,11 +18,31 @@ type SNSNotifier struct {
 
 var _ Notifier = (*SNSNotifier)(nil)
 
-// Notify publishes one message; SNS subjects are capped at 100 characters.
+// Notify publishes one message.
 func (n *SNSNotifier) Notify(ctx context.Context, subject, message string) error {
-	if len(subject) > 100 {
-		subject = subject[:100]
+	_, err := n.Client.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(n.TopicArn), Subject: aws.String(SNSSubject(subject)), Message: aws.String(message)})
+	if err != nil {
+		return fmt.Errorf("sns: publish: %w", err)
 	}
-	_, err := n.Client.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(n.TopicArn), Subject: aws.String(subject), Message: aws.String(message)})
-	return err
+	return nil
+}
+
+// SNSSubject fits a subject to SNS Publish: "Subjects must be UTF-8 text with
+// no line breaks or control characters, and less than 100 characters long"
+// (PublishRequest.Subject). A subject that breaks this makes Publish refuse
+// the whole page, so it is mended rather than sent as given.
+func SNSSubject(s string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range strings.ToValidUTF8(s, "?") {
+		if unicode.IsControl(r) {
+			r = ' '
+		}
+		if n == 99 {
+			break
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return strings.TrimSpace(b.String())
 }

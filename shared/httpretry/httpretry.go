@@ -187,10 +187,11 @@ func (t *transport) backoff(attempt int) time.Duration {
 
 func shouldRetry(status int, err error, idempotent bool) bool {
 	if err != nil {
-		// A cancelled or expired context is the caller's decision, not a fault.
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return false
-		}
+		// A cancelled or expired request context is the caller's decision,
+		// and RoundTrip stops on it before asking here. A timeout error
+		// with the context still live is the base transport's own (a
+		// response-header timeout: the server held the request open): a
+		// fault like any other.
 		return idempotent
 	}
 	switch {

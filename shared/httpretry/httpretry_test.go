@@ -298,3 +298,34 @@ func TestDefaultBaseHasTimeouts(t *testing.T) {
 		t.Error("no dialer with a connect timeout")
 	}
 }
+
+// A request the server holds open ends at the base transport's
+// response-header timeout and is sent again while the caller's context is
+// live; the caller's own deadline still ends the call.
+func TestHeaderTimeoutIsSentAgain(t *testing.T) {
+	var calls atomic.Int32
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 { // the first request is held open
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) })
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	base.ResponseHeaderTimeout = 100 * time.Millisecond
+	c := &http.Client{Transport: NewTransport(base, Policy{BaseDelay: time.Millisecond, MaxDelay: time.Millisecond})}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+	resp, err := c.Do(req)
+	if err != nil || resp.StatusCode != http.StatusNoContent || calls.Load() != 2 {
+		t.Fatalf("%v %v after %d calls", resp, err, calls.Load())
+	}
+	resp.Body.Close()
+}

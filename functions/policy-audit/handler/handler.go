@@ -33,15 +33,9 @@ func Build(cfg aws.Config, getenv func(string) string, log *slog.Logger) (func(c
 	if err != nil {
 		return nil, err
 	}
-	rules, err := rulesFromEnv(getenv)
+	rules, root, timing, err := settingsFromEnv(getenv)
 	if err != nil {
 		return nil, err
-	}
-	root := getenv("ROOT_TENANT_ID")
-	if root != "" {
-		if err := acronis.CheckUUID(root); err != nil {
-			return nil, fmt.Errorf("configuration: ROOT_TENANT_ID: %w", err)
-		}
 	}
 	var notifier audit.Notifier
 	if arn := getenv("AUDIT_TOPIC_ARN"); arn != "" {
@@ -57,7 +51,7 @@ func Build(cfg aws.Config, getenv func(string) string, log *slog.Logger) (func(c
 			return audit.Result{}, err
 		}
 		job := &audit.Job{Rules: rules, Store: bucket, Notifier: notifier, Metrics: os.Stdout, Log: log,
-			CBRSkipReason: "HUAWEI_CBR_SECRET_ID is not set"}
+			CBRSkipReason: "HUAWEI_CBR_SECRET_ID is not set", WriteReserve: timing.reserve, RenotifyAfter: timing.renotify}
 		// The audit needs Acronis only when it is asked for.
 		if len(req.Providers) == 0 || slices.Contains(req.Providers, audit.Acronis) {
 			client, err := tokens.Client(ctx, hc)
@@ -89,6 +83,45 @@ func Build(cfg aws.Config, getenv func(string) string, log *slog.Logger) (func(c
 	}, nil
 }
 
+type timing struct{ reserve, renotify time.Duration }
+
+// settingsFromEnv reads the rules, ROOT_TENANT_ID and the timing settings.
+func settingsFromEnv(getenv func(string) string) (audit.Rules, string, timing, error) {
+	rules, err := rulesFromEnv(getenv)
+	if err != nil {
+		return rules, "", timing{}, err
+	}
+	root := getenv("ROOT_TENANT_ID")
+	if root != "" {
+		if err := acronis.CheckUUID(root); err != nil {
+			return rules, "", timing{}, fmt.Errorf("configuration: ROOT_TENANT_ID: %w", err)
+		}
+	}
+	t, err := timingFromEnv(getenv)
+	return rules, root, t, err
+}
+
+// timingFromEnv reads AUDIT_WRITE_RESERVE_SECONDS (empty: a fifth of the
+// time left, 2-60 s) and AUDIT_RENOTIFY_HOURS (empty or 0: never).
+func timingFromEnv(getenv func(string) string) (timing, error) {
+	var t timing
+	if s := getenv("AUDIT_WRITE_RESERVE_SECONDS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			return t, fmt.Errorf("configuration: AUDIT_WRITE_RESERVE_SECONDS: %q is not a positive whole number", s)
+		}
+		t.reserve = time.Duration(n) * time.Second
+	}
+	if s := getenv("AUDIT_RENOTIFY_HOURS"); s != "" {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || !(f >= 0 && f <= 24*365) {
+			return t, fmt.Errorf("configuration: AUDIT_RENOTIFY_HOURS: %q is not a number of hours from 0 (off) to 8760", s)
+		}
+		t.renotify = time.Duration(f * float64(time.Hour))
+	}
+	return t, nil
+}
+
 func cbrCredentials(ctx context.Context, sm secrets.Store, id string) (huaweicbr.Credentials, error) {
 	b, err := sm.Get(ctx, id)
 	if err != nil {
@@ -106,10 +139,11 @@ func rulesFromEnv(getenv func(string) string) (audit.Rules, error) {
 	for _, v := range []struct {
 		name string
 		dst  *float64
-	}{{"AUDIT_MAX_HOURS_WITHOUT_RUN", &r.MaxHoursWithoutRun}, {"AUDIT_MAX_INTERVAL_HOURS", &r.MaxIntervalHours}} {
+	}{{"AUDIT_MAX_HOURS_WITHOUT_RUN", &r.MaxHoursWithoutRun}, {"AUDIT_MAX_INTERVAL_HOURS", &r.MaxIntervalHours},
+		{"AUDIT_MAX_HOURS_WITHOUT_SUCCESS", &r.MaxHoursWithoutSuccess}, {"AUDIT_AGENT_OFFLINE_HOURS", &r.AgentOfflineHours}} {
 		if s := getenv(v.name); s != "" {
 			f, err := strconv.ParseFloat(s, 64)
-			if err != nil || f <= 0 {
+			if err != nil || !(f > 0 && f < 1e6) {
 				return r, fmt.Errorf("configuration: %s: %q is not a positive number", v.name, s)
 			}
 			*v.dst = f

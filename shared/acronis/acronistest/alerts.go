@@ -190,6 +190,9 @@ func (s *Server) handleAlerts(w http.ResponseWriter, r *http.Request, auth token
 	if end < len(items) {
 		cursors["after"] = encodeCursor(cursor{Filter: "alerts", Value: []string{alertFilterKey(q)}, Offset: end})
 	}
+	if page == nil {
+		page = []map[string]any{} // "items" is not nullable in the document
+	}
 	WriteJSON(w, http.StatusOK, map[string]any{"items": page, "paging": map[string]any{"cursors": cursors}})
 }
 
