@@ -390,7 +390,7 @@ func TestEndToEnd(t *testing.T) {
 	if clean.UsageTenants < 20 || clean.UsageItems == 0 || clean.ReportBytes < 200<<10 || clean.AuditFindings == 0 {
 		t.Fatalf("clean pass produced too little: %+v", clean)
 	}
-	wantObjects := []string{"audit/findings.jsonl.gz", "audit/latest.json", "audit/report.html", "audit/summary.json",
+	wantObjects := []string{"audit/announced.json", "audit/findings.jsonl.gz", "audit/latest.json", "audit/notify-new.txt", "audit/report.html", "audit/summary.json",
 		"reports/pending-record", "reports/report.v2.csv", "usage/_manifest.json", "usage/part", "usage/runs-index"}
 	if strings.Join(clean.Objects, ",") != strings.Join(wantObjects, ",") {
 		t.Fatalf("objects %v, want %v", clean.Objects, wantObjects)
