@@ -2,6 +2,7 @@ package acronis
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -88,6 +89,9 @@ func ParseError(status int, body []byte) *APIError {
 		Code             json.RawMessage `json:"code"`
 		Domain           *string         `json:"domain"`
 		Message          string          `json:"message"`
+		// Task, alert and agent documents put the text here instead.
+		Debug   struct{ Msg string }     `json:"debug"`
+		Context struct{ Message string } `json:"context"`
 	}
 	if json.Unmarshal(body, &env) != nil {
 		e.Message = snippet(body)
@@ -118,7 +122,7 @@ func ParseError(status int, body []byte) *APIError {
 		e.Info = env.ErrorDescription
 		e.Message = env.ErrorDescription
 	case len(env.Code) > 0:
-		e.Code, e.Message = codeText(env.Code), env.Message
+		e.Code, e.Message = codeText(env.Code), cmp.Or(env.Message, env.Debug.Msg, env.Context.Message)
 		if env.Domain != nil {
 			e.Domain = *env.Domain
 		}
