@@ -47,6 +47,13 @@ type acronisResource struct {
 	tenantUUID string
 }
 
+// policyCounts is a policy's resources counted by status (the v4 document's
+// answer shape) and its tenant.
+type policyCounts struct {
+	summary    acronis.PolicySummary
+	tenantUUID string
+}
+
 // Collect judges every resource of the given tenants, or of every customer
 // under root when none are given.
 func (a *AcronisSource) Collect(ctx context.Context, rules Rules, root string, tenantIDs []string, now time.Time) ([]Finding, Stats, error) {
@@ -54,12 +61,15 @@ func (a *AcronisSource) Collect(ctx context.Context, rules Rules, root string, t
 	if err != nil {
 		return nil, Stats{}, err
 	}
-	res, st, err := a.statuses(ctx, names, ids)
+	res, counts, st, err := a.statuses(ctx, names, ids)
 	if err != nil {
 		return nil, Stats{}, err
 	}
 	ev := a.evidence(ctx, rules, res, agentRoots(root, tenantIDs), now)
 	out := judgeAcronis(rules, res, ev, now)
+	for _, c := range counts {
+		out = append(out, rules.AcronisPolicyCounts(c.summary, c.tenantUUID)...)
+	}
 	st.Tenants, st.Alerts, st.Tasks, st.Agents, st.Problems = len(ids), ev.alertCount, ev.taskCount, ev.agentCount, ev.problems
 	st.OldestSuccess, st.NeverSucceeded = ev.oldest, ev.never
 	st.Findings, st.Status = len(out), "ok"
@@ -110,43 +120,58 @@ func (a *AcronisSource) tenants(ctx context.Context, root string, tenantIDs []st
 	return names, ids, nil
 }
 
-// statuses reads every resource's policy statuses. Items carry the legacy
-// numeric tenant id and the tenant's name: they are mapped back to the UUID
-// through the names of the batch asked for, only where the name is
+// statuses reads every resource's policy statuses; where the platform
+// answers in the v4 document's shape, counts per policy instead. Items carry
+// the legacy numeric tenant id and the tenant's name: they are mapped back to
+// the UUID through the names of the batch asked for, only where the name is
 // unambiguous in that batch.
-func (a *AcronisSource) statuses(ctx context.Context, names map[string]string, ids []string) ([]acronisResource, Stats, error) {
+func (a *AcronisSource) statuses(ctx context.Context, names map[string]string, ids []string) ([]acronisResource, []policyCounts, Stats, error) {
 	limit := a.PageLimit
 	if limit <= 0 {
 		limit = 500
 	}
 	var out []acronisResource
+	var counts []policyCounts
 	var st Stats
 	for page, err := range a.Client.PolicyStatuses(ctx, ids, limit) {
 		if err != nil {
-			return nil, Stats{}, fmt.Errorf("acronis: policy statuses: %w", err)
+			return nil, nil, Stats{}, fmt.Errorf("acronis: policy statuses: %w", err)
 		}
-		byName, dup := map[string]string{}, map[string]bool{}
-		for _, id := range page.Batch {
-			n := names[id]
-			if _, seen := byName[n]; seen {
-				dup[n] = true
-			}
-			byName[n] = id
-		}
+		uuidOf := batchNames(page.Batch, names)
 		for _, it := range page.Items {
-			uuid := ""
-			if !dup[it.Context.TenantName] {
-				uuid = byName[it.Context.TenantName]
-			}
-			if len(page.Batch) == 1 {
-				uuid = page.Batch[0]
-			}
 			st.Resources++
 			st.Policies += len(it.Policies)
-			out = append(out, acronisResource{item: it, tenantUUID: uuid})
+			out = append(out, acronisResource{item: it, tenantUUID: uuidOf(it.Context.TenantName)})
+		}
+		for _, s := range page.ByPolicy {
+			st.Policies++
+			st.Resources += s.Contexts.Total
+			counts = append(counts, policyCounts{summary: s, tenantUUID: uuidOf(s.Policy.TenantName)})
 		}
 	}
-	return out, st, nil
+	return out, counts, st, nil
+}
+
+// batchNames maps a tenant name back to its UUID within one batch: the only
+// tenant of a one-tenant batch, or a name no other tenant of the batch has.
+func batchNames(batch []string, names map[string]string) func(name string) string {
+	byName, dup := map[string]string{}, map[string]bool{}
+	for _, id := range batch {
+		n := names[id]
+		if _, seen := byName[n]; seen {
+			dup[n] = true
+		}
+		byName[n] = id
+	}
+	return func(name string) string {
+		if len(batch) == 1 {
+			return batch[0]
+		}
+		if dup[name] {
+			return ""
+		}
+		return byName[name]
+	}
 }
 
 // CBRSource collects CBR policies and organization policies.

@@ -56,9 +56,13 @@ type world struct {
 }
 
 // newWorld: customers x resources on Acronis, CBR policies and organization policies.
-func newWorld(t testing.TB, customers, resources, cbrPolicies, cbrOrgs int) *world {
+func newWorld(t testing.TB, customers, resources, cbrPolicies, cbrOrgs int, opts ...func(*acronistest.Config)) *world {
 	t.Helper()
-	sim := acronistest.NewServer(t, acronistest.Config{Now: func() time.Time { return now }, PageCap: 200, Seed: 5})
+	cfg := acronistest.Config{Now: func() time.Time { return now }, PageCap: 200, Seed: 5}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	sim := acronistest.NewServer(t, cfg)
 	w := &world{sim: sim, store: &objstore.Dir{Root: t.TempDir()}, notifier: &recorder{}, metrics: &bytes.Buffer{}}
 	p := sim.AddTenant(acronistest.TenantSpec{Name: "Partner", Kind: "partner"})
 	for i := range customers {
@@ -214,6 +218,28 @@ func TestScopedRuns(t *testing.T) {
 	}
 	if _, err := w.job.Run(ctx, audit.Request{TenantIDs: []string{"00000000-0000-4000-8000-000000000000"}}); err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Fatalf("unknown tenant: %v", err)
+	}
+}
+
+// The v4 document answers counts per policy instead of resources (the seed
+// and the document disagree): such an answer is judged per policy, never
+// read as "no resources" (which would be a silent all-clear).
+func TestPolicyCountsShape(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, 3, 20, 0, 0, func(c *acronistest.Config) { c.PolicyStatusShape = acronistest.PolicyShapeDocument })
+	res, err := w.job.Run(ctx, audit.Request{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := w.findings(t, res)
+	var counted int
+	for _, f := range fs {
+		if f.Rule == audit.RuleStatus && strings.HasSuffix(f.Resource, " resources") && f.TenantID != "" {
+			counted++
+		}
+	}
+	if counted == 0 || res.Providers[audit.Acronis].Policies == 0 || res.Providers[audit.Acronis].Resources == 0 {
+		t.Fatalf("%d per-policy findings of %d; stats %+v", counted, len(fs), res.Providers[audit.Acronis])
 	}
 }
 

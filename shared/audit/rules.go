@@ -200,6 +200,30 @@ func acronisBase(it acronis.PolicyStatusItem, tenantUUID string) Finding {
 		Resource: firstNonEmpty(it.Context.UserDefinedName, it.Context.Name, it.Context.AgentName), ResourceID: it.Context.ID}
 }
 
+// AcronisPolicyCounts judges a policy answered in the v4 document's shape:
+// resources counted by status per policy, with no resource named. Each
+// status that is a finding becomes one finding for the policy, saying how
+// many resources are in it (the seed's per-resource shape names them).
+func (r Rules) AcronisPolicyCounts(s acronis.PolicySummary, tenantUUID string) []Finding {
+	var out []Finding
+	for _, c := range s.Contexts.ByStatus {
+		status := strings.ToLower(c.Status)
+		sev, known := knownStatus[status]
+		if c.Value <= 0 || known && sev == "" {
+			continue
+		}
+		f := Finding{Provider: Acronis, Customer: s.Policy.TenantName, TenantID: tenantUUID, TenantLegacyID: string(s.Policy.TenantID),
+			Resource: fmt.Sprintf("%d resources", c.Value), Policy: firstNonEmpty(s.Policy.Name, s.Policy.Type), PolicyID: s.Policy.ID,
+			Rule: RuleStatus, Severity: sev, Message: fmt.Sprintf("%d resources in status %s (the platform counted them per policy and named none)", c.Value, status)}
+		if !known {
+			f.Rule, f.Severity = RuleUnknownStatus, Unknown
+		}
+		f.Key = key(Acronis, firstNonEmpty(tenantUUID, "legacy:"+f.TenantLegacyID), "policy", s.Policy.ID, status)
+		out = append(out, f)
+	}
+	return out
+}
+
 // CBRPolicy judges one CBR policy definition.
 func (r Rules) CBRPolicy(p huaweicbr.Policy, customer string) []Finding {
 	base := Finding{Provider: HuaweiCBR, Customer: customer, Policy: p.Name, PolicyID: p.ID, Resource: p.OperationType + " policy"}
