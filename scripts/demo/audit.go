@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
-	"os"
 
 	"github.com/acp-serverless/acp-serverless/shared/audit"
 	"github.com/acp-serverless/acp-serverless/shared/httpretry"
@@ -26,7 +26,7 @@ func runPolicyAudit(ctx context.Context, d *demo) (any, error) {
 		Acronis:      &audit.AcronisSource{Client: d.client},
 		RootTenantID: func(context.Context) (string, error) { return d.sim.RootTenantID(), nil },
 		CBR:          &audit.CBRSource{Client: huaweicbr.New(cbr.Credentials(), &http.Client{Transport: httpretry.NewTransport(nil, httpretry.Policy{})}), Project: "demo-project"},
-		Store:        d.bucket, Log: d.log, Notifier: printNotifier{}, Metrics: nil,
+		Store:        d.bucket, Log: d.log, Notifier: printNotifier{d.out}, Metrics: nil,
 	}
 	res, err := job.Run(ctx, audit.Request{})
 	if err != nil {
@@ -36,9 +36,10 @@ func runPolicyAudit(ctx context.Context, d *demo) (any, error) {
 		"providers": res.Providers, "notified": res.Notified, "announced": res.Announced, "resolved": res.Resolved, "open": res.Prefix + "report.html"}, nil
 }
 
-type printNotifier struct{}
+// printNotifier stands in for SNS: it prints the subject under the step.
+type printNotifier struct{ w io.Writer }
 
-func (printNotifier) Notify(_ context.Context, subject, _ string) error {
-	fmt.Fprintf(os.Stdout, "  (SNS stand-in) would publish: %s\n", subject)
+func (p printNotifier) Notify(_ context.Context, subject, _ string) error {
+	fmt.Fprintf(p.w, "  (SNS stand-in) would publish: %s\n", subject)
 	return nil
 }

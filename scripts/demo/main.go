@@ -34,6 +34,7 @@ type demo struct {
 	tokens         *tokenrefresh.SecretSource
 	client         *acronis.Client
 	customers      []string // the simulated customers' tenant ids
+	out            io.Writer
 }
 
 type step struct {
@@ -77,6 +78,7 @@ func run(ctx context.Context, out string, verbose, useMoto bool, w io.Writer) er
 		bucket:         local,
 		clientSecretID: "acronis-api-client",
 		tokenSecretID:  "acronis-token",
+		out:            w,
 	}
 	if useMoto {
 		stop, err := d.useMoto(ctx, w)
@@ -111,13 +113,16 @@ func run(ctx context.Context, out string, verbose, useMoto bool, w io.Writer) er
 	d.client = client
 	fmt.Fprintf(w, "Acronis simulator at %s; output in %s/\n", d.sim.URL(), out)
 	for _, s := range steps {
+		// The heading first: what a step prints while it runs (the SNS
+		// stand-in) belongs under it.
+		fmt.Fprintf(w, "\n== %s\n", s.name)
 		start := time.Now()
 		res, err := s.run(ctx, d)
 		if err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
 		b, _ := json.MarshalIndent(res, "  ", "  ")
-		fmt.Fprintf(w, "\n== %s (%v)\n  %s\n", s.name, time.Since(start).Round(time.Millisecond), b)
+		fmt.Fprintf(w, "  %s\n  (%v)\n", b, time.Since(start).Round(time.Millisecond))
 	}
 	fmt.Fprintf(w, "\nObjects written under %s/bucket (same keys as in S3):\n", out)
 	for k, err := range d.bucket.List(ctx, "") {
