@@ -462,3 +462,34 @@ func AlarmTopics(t *Template) []Finding {
 	}
 	return out
 }
+
+var overrideRE = regexp.MustCompile(`(?:^|\s)([A-Za-z0-9]+)=`)
+
+// MissingOverrides lists the parameters without a Default that a
+// samconfig.toml's parameter_overrides lines do not set: `sam deploy` with
+// that file would stop and ask, or fail in CI.
+func MissingOverrides(t *Template, samconfig string) []Finding {
+	set := map[string]bool{}
+	for _, line := range strings.Split(samconfig, "\n") {
+		key, val, ok := strings.Cut(strings.TrimSpace(line), "=")
+		if !ok || strings.TrimSpace(key) != "parameter_overrides" {
+			continue
+		}
+		val = strings.ReplaceAll(strings.TrimSpace(val), `\"`, `"`)
+		for _, m := range overrideRE.FindAllStringSubmatch(strings.Trim(val, `"`), -1) {
+			set[m[1]] = true
+		}
+	}
+	var out []Finding
+	names := make([]string, 0, len(t.Parameters))
+	for n := range t.Parameters {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if _, hasDefault := t.Parameters[n]["Default"]; !hasDefault && !set[n] {
+			out = append(out, Finding{n, "parameter without a Default is not in parameter_overrides"})
+		}
+	}
+	return out
+}

@@ -297,3 +297,40 @@ func TestRoleParametersAreDocumentedRoles(t *testing.T) {
 		}
 	}
 }
+
+// The example samconfig sets every parameter the template gives no default.
+func TestSamconfigExample(t *testing.T) {
+	tpl, err := Load("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile("../samconfig.toml.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range MissingOverrides(tpl, string(b)) {
+		t.Error(f)
+	}
+}
+
+func TestMissingOverrides(t *testing.T) {
+	tpl := &Template{Parameters: map[string]map[string]any{
+		"Required": {"Type": "String"}, "Other": {"Type": "String"}, "Optional": {"Type": "String", "Default": ""},
+	}}
+	tests := []struct{ name, toml, want string }{
+		{"both set", `parameter_overrides = "Required=\"a\" Other=b"`, ""},
+		{"one missing", `parameter_overrides = "Required=\"a b\" Optional=x"`, "Other"},
+		{"only in a comment", "# parameter_overrides = \"Required=a Other=b\"\nparameter_overrides = \"Other=b\"", "Required"},
+		{"no overrides", `stack_name = "x"`, "Other,Required"},
+		{"value names a parameter", `parameter_overrides = "Other=\"Required=x\""`, "Required"},
+	}
+	for _, tt := range tests {
+		var got []string
+		for _, f := range MissingOverrides(tpl, tt.toml) {
+			got = append(got, f.Resource)
+		}
+		if strings.Join(got, ",") != tt.want {
+			t.Errorf("%s: missing %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
