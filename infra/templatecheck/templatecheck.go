@@ -24,6 +24,21 @@ type Template struct {
 type Resource struct {
 	Type       string         `json:"Type"`
 	Properties map[string]any `json:"Properties"`
+	Metadata   map[string]any `json:"Metadata"`
+}
+
+// MakefileFunctions lists, sorted, the AWS::Serverless::Function resources
+// that `sam build` builds with `make build-<LogicalId>` (Metadata:
+// BuildMethod: makefile).
+func MakefileFunctions(t *Template) []string {
+	var out []string
+	for _, name := range sortedNames(t) {
+		r := t.Resources[name]
+		if r.Type == "AWS::Serverless::Function" && r.Metadata["BuildMethod"] == "makefile" {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // The YAML form uses short intrinsic tags (!Ref, !Sub, ...), which Go's
@@ -463,23 +478,31 @@ func AlarmTopics(t *Template) []Finding {
 	return out
 }
 
-var overrideRE = regexp.MustCompile(`(?:^|\s)([A-Za-z0-9]+)=`)
+var overrideRE = regexp.MustCompile(`(?:^|\s)([A-Za-z0-9]+)=("([^"]*)"|(\S*))`)
 
-// MissingOverrides lists the parameters without a Default that a
-// samconfig.toml's parameter_overrides lines do not set: `sam deploy` with
-// that file would stop and ask, or fail in CI.
-func MissingOverrides(t *Template, samconfig string) []Finding {
-	set := map[string]bool{}
+// Overrides reads the parameter values a samconfig.toml's
+// parameter_overrides lines set (Name="value" or Name=value pairs).
+func Overrides(samconfig string) map[string]string {
+	set := map[string]string{}
 	for _, line := range strings.Split(samconfig, "\n") {
 		key, val, ok := strings.Cut(strings.TrimSpace(line), "=")
 		if !ok || strings.TrimSpace(key) != "parameter_overrides" {
 			continue
 		}
 		val = strings.ReplaceAll(strings.TrimSpace(val), `\"`, `"`)
-		for _, m := range overrideRE.FindAllStringSubmatch(strings.Trim(val, `"`), -1) {
-			set[m[1]] = true
+		val = strings.TrimSuffix(strings.TrimPrefix(val, `"`), `"`)
+		for _, m := range overrideRE.FindAllStringSubmatch(val, -1) {
+			set[m[1]] = m[3] + m[4]
 		}
 	}
+	return set
+}
+
+// MissingOverrides lists the parameters without a Default that a
+// samconfig.toml's parameter_overrides lines do not set: `sam deploy` with
+// that file would stop and ask, or fail in CI.
+func MissingOverrides(t *Template, samconfig string) []Finding {
+	set := Overrides(samconfig)
 	var out []Finding
 	names := make([]string, 0, len(t.Parameters))
 	for n := range t.Parameters {
@@ -487,7 +510,7 @@ func MissingOverrides(t *Template, samconfig string) []Finding {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		if _, hasDefault := t.Parameters[n]["Default"]; !hasDefault && !set[n] {
+		if _, hasDefault := t.Parameters[n]["Default"]; !hasDefault && set[n] == "" {
 			out = append(out, Finding{n, "parameter without a Default is not in parameter_overrides"})
 		}
 	}

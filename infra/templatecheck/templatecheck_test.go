@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -333,4 +334,46 @@ func TestMissingOverrides(t *testing.T) {
 			t.Errorf("%s: missing %q, want %q", tt.name, got, tt.want)
 		}
 	}
+}
+
+func TestOverrides(t *testing.T) {
+	tests := []struct{ toml, want string }{
+		{`parameter_overrides = "A=\"x y\" B=z C=\"\""`, "A=x y|B=z|C="},
+		{`parameter_overrides = "A=\"B=1\""`, "A=B=1"},
+		{`  parameter_overrides="A=1"`, "A=1"},
+		{`# parameter_overrides = "A=1"`, ""},
+		{`parameter_overrides = ""`, ""},
+	}
+	for _, tt := range tests {
+		got := Overrides(tt.toml)
+		var pairs []string
+		for _, k := range sortedKeys(got) {
+			pairs = append(pairs, k+"="+got[k])
+		}
+		if strings.Join(pairs, "|") != tt.want {
+			t.Errorf("%s: %q, want %q", tt.toml, pairs, tt.want)
+		}
+	}
+}
+
+func sortedKeys(m map[string]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// No input panics; every name found is in the input.
+func FuzzOverrides(f *testing.F) {
+	f.Add(`parameter_overrides = "A=\"x y\" B=z"`)
+	f.Add("parameter_overrides=\nparameter_overrides = \"=\"")
+	f.Fuzz(func(t *testing.T, s string) {
+		for k := range Overrides(s) {
+			if !strings.Contains(s, k+"=") {
+				t.Fatalf("%q: name %q not in the input", s, k)
+			}
+		}
+	})
 }
