@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -512,6 +513,81 @@ func MissingOverrides(t *Template, samconfig string) []Finding {
 	for _, n := range names {
 		if _, hasDefault := t.Parameters[n]["Default"]; !hasDefault && set[n] == "" {
 			out = append(out, Finding{n, "parameter without a Default is not in parameter_overrides"})
+		}
+	}
+	return out
+}
+
+// Billable resources the README's cost table states counts for: its rows
+// begin "| <label>: <count>".
+var costLabels = map[string]func(t *Template) int{
+	"Lambda functions":        typeCount("AWS::Serverless::Function"),
+	"CloudWatch alarms":       typeCount("AWS::CloudWatch::Alarm"),
+	"KMS keys":                typeCount("AWS::KMS::Key"),
+	"CloudWatch log groups":   typeCount("AWS::Logs::LogGroup"),
+	"SQS queues":              typeCount("AWS::SQS::Queue"),
+	"SNS topics":              typeCount("AWS::SNS::Topic"),
+	"Secrets Manager secrets": typeCount("AWS::SecretsManager::Secret"),
+	"EventBridge schedules":   scheduleCount,
+}
+
+func typeCount(ty string) func(t *Template) int {
+	return func(t *Template) int {
+		n := 0
+		for _, r := range t.Resources {
+			if r.Type == ty {
+				n++
+			}
+		}
+		return n
+	}
+}
+
+func scheduleCount(t *Template) int {
+	n := typeCount("AWS::Scheduler::Schedule")(t)
+	for _, r := range t.Resources {
+		events, _ := r.Properties["Events"].(map[string]any)
+		for _, ev := range events {
+			if em, _ := ev.(map[string]any); em["Type"] == "ScheduleV2" || em["Type"] == "Schedule" {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+var costRow = regexp.MustCompile(`(?m)^\|\s*([A-Za-z][A-Za-z ]*[A-Za-z]):\s*(\d+)\b`)
+
+// CostTable compares the counts the README's "## Costs" section states with
+// the template's resources: a billable kind without a row, or a row whose
+// count is wrong, is a finding.
+func CostTable(t *Template, readme string) []Finding {
+	_, sec, ok := strings.Cut("\n"+readme, "\n## Costs")
+	if !ok {
+		return []Finding{{"README.md", "no \"## Costs\" section"}}
+	}
+	if end := strings.Index(sec, "\n## "); end >= 0 {
+		sec = sec[:end]
+	}
+	stated := map[string]int{}
+	for _, m := range costRow.FindAllStringSubmatch(sec, -1) {
+		n, _ := strconv.Atoi(m[2])
+		stated[m[1]] = n
+	}
+	var out []Finding
+	labels := make([]string, 0, len(costLabels))
+	for l := range costLabels {
+		labels = append(labels, l)
+	}
+	sort.Strings(labels)
+	for _, l := range labels {
+		want := costLabels[l](t)
+		got, ok := stated[l]
+		switch {
+		case !ok:
+			out = append(out, Finding{"README.md", fmt.Sprintf("cost table has no row \"| %s: %d ...\"", l, want)})
+		case got != want:
+			out = append(out, Finding{"README.md", fmt.Sprintf("cost table says %s: %d, template.yaml has %d", l, got, want)})
 		}
 	}
 	return out

@@ -377,3 +377,45 @@ func FuzzOverrides(f *testing.F) {
 		}
 	})
 }
+
+// The README's cost table states the counts template.yaml has.
+func TestCostTableMatchesTemplate(t *testing.T) {
+	tpl, err := Load("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range CostTable(tpl, string(readme)) {
+		t.Error(f)
+	}
+}
+
+func TestCostTable(t *testing.T) {
+	tpl := &Template{Resources: map[string]Resource{
+		"A": {Type: "AWS::CloudWatch::Alarm"}, "B": {Type: "AWS::CloudWatch::Alarm"},
+		"F": {Type: "AWS::Serverless::Function", Properties: map[string]any{"Events": map[string]any{
+			"S": map[string]any{"Type": "ScheduleV2"}, "Q": map[string]any{"Type": "SQS"}}}},
+	}}
+	rows := func(alarms int) string {
+		return fmt.Sprintf("| Lambda functions: 1 | $0 |\n| CloudWatch alarms: %d (x) | $0.20 |\n| KMS keys: 0 |\n| CloudWatch log groups: 0 |\n| SQS queues: 0 |\n| SNS topics: 0 |\n| Secrets Manager secrets: 0 |\n| EventBridge schedules: 1 |\n", alarms)
+	}
+	tests := []struct{ name, readme, want string }{
+		{"all right", "# x\n## Costs (estimate)\n" + rows(2) + "## Next\n| CloudWatch alarms: 9 |\n", ""},
+		{"wrong count", "## Costs\n" + rows(3), "CloudWatch alarms: 3, template.yaml has 2"},
+		{"row missing", "## Costs\n" + strings.Replace(rows(2), "| KMS keys: 0 |\n", "", 1), `no row "| KMS keys: 0`},
+		{"row outside the section", "## Costs\n" + strings.Replace(rows(2), "| KMS keys: 0 |\n", "", 1) + "## Other\n| KMS keys: 0 |\n", `no row "| KMS keys: 0`},
+		{"no section", rows(2), "no \"## Costs\" section"},
+	}
+	for _, tt := range tests {
+		var got []string
+		for _, f := range CostTable(tpl, tt.readme) {
+			got = append(got, f.Problem)
+		}
+		if j := strings.Join(got, "|"); (tt.want == "") != (j == "") || !strings.Contains(j, tt.want) {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
