@@ -1,9 +1,12 @@
 package tokenrefresh_test
 
 import (
+	"context"
+	"strings"
 	"testing"
 
 	"github.com/acp-serverless/acp-serverless/shared/acronis"
+	"github.com/acp-serverless/acp-serverless/shared/secrets"
 	"github.com/acp-serverless/acp-serverless/shared/tokenrefresh"
 )
 
@@ -45,4 +48,25 @@ func FuzzIsPlaceholder(f *testing.F) {
 			}
 		}
 	})
+}
+
+// On a fresh stack, a function that needs a token fails with an error that
+// names the bootstrap step (it asks token-refresh, which refuses a forced
+// refresh of the placeholder).
+func TestFreshStackOtherFunctionsNameTheStep(t *testing.T) {
+	ctx := context.Background()
+	store := &secrets.Dir{Root: t.TempDir()}
+	for id, v := range map[string]string{"client": `{"base_url": "", "client_id": "", "client_secret": ""}`, "token": "{}"} {
+		if err := store.Put(ctx, id, []byte(v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := &tokenrefresh.Refresher{Secrets: store, ClientSecretID: "client", TokenSecretID: "token"}
+	src := &tokenrefresh.SecretSource{Secrets: store, TokenSecretID: "token", Refresh: func(ctx context.Context, req tokenrefresh.Request) error {
+		_, err := r.Run(ctx, req)
+		return err
+	}}
+	if _, err := src.Token(ctx); err == nil || !strings.Contains(err.Error(), "scripts/bootstrap-api-client") {
+		t.Fatalf("err %v, want it to name scripts/bootstrap-api-client", err)
+	}
 }
