@@ -8,7 +8,7 @@ GOARCH ?= arm64
 GO_BUILD := CGO_ENABLED=0 GOOS=linux go build -trimpath -tags lambda.norpc -ldflags "-s -w"
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all build test check vet fmt-check lint-template unit bench fuzz demo demo-moto sim measure clean
+.PHONY: all build test check vet fmt-check lint-template mod-tidy unit bench fuzz demo demo-moto sim measure clean
 
 all: build
 
@@ -23,7 +23,11 @@ FORCE:
 ## test: formatting, vet, template lint, then every test (moto_server is started by the tests)
 test: check unit
 
-check: fmt-check vet lint-template
+check: fmt-check vet lint-template mod-tidy
+
+## mod-tidy: go.mod/go.sum are what `go mod tidy` makes them (fails with the diff otherwise)
+mod-tidy:
+	@go mod tidy -diff || { echo 'go.mod/go.sum are not tidy: run go mod tidy and commit the result' >&2; exit 1; }
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

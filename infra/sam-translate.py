@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Translate template.yaml to plain CloudFormation JSON offline, as SAM would.
 
-Usage: sam-translate.py TEMPLATE [--delete-statement FunctionId:N ...]
+Usage: sam-translate.py TEMPLATE [--delete-statement FunctionId:N ...] [--code-bucket BUCKET]
 
 --delete-statement removes the N-th (0-based) inline statement of a function's
 first Policies entry before translating: the tests use it to show that a run
 needs each statement the template grants.
+--code-bucket gives each function its own artifact, s3://BUCKET/<LogicalId>.zip, as
+`sam package` would (the deploy rehearsal uploads the zips `make build-<LogicalId>` made).
 Needs aws-sam-translator (installed with cfn-lint); no AWS account is called.
 """
 import argparse
@@ -34,6 +36,12 @@ def placeholder_code(tpl):
                 props["CodeUri"] = PLACEHOLDER
 
 
+def per_function_code(tpl, bucket):
+    for fid, res in tpl.get("Resources", {}).items():
+        if res.get("Type") == "AWS::Serverless::Function":
+            res.setdefault("Properties", {})["CodeUri"] = f"s3://{bucket}/{fid}.zip"
+
+
 def delete_statement(tpl, spec):
     fn, _, idx = spec.partition(":")
     res = tpl["Resources"].get(fn)
@@ -50,9 +58,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("template")
     ap.add_argument("--delete-statement", action="append", default=[])
+    ap.add_argument("--code-bucket")
     args = ap.parse_args()
     with open(args.template) as f:
         tpl = yaml_parse(f.read())
+    if args.code_bucket:
+        per_function_code(tpl, args.code_bucket)
     placeholder_code(tpl)
     for spec in args.delete_statement:
         delete_statement(tpl, spec)

@@ -32,7 +32,9 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
-func TestMain(m *testing.M) { mototest.Main(m) }
+// IAM enforced: the worker and the intake run with the credentials of the
+// roles SAM generates for TenantProvisioningFunction and WebhookIntakeFunction.
+func TestMain(m *testing.M) { mototest.MainIAM(m) }
 
 const key = "whsec-0123456789abcdef-test"
 
@@ -57,13 +59,16 @@ func newStack(t *testing.T) *stack {
 	tok := acronistest.MintToken(t, sim, id, secret)
 	sm := awsenv.SecretsManager(cfg)
 	tokenID, hookID, table := mototest.Name("token"), mototest.Name("webhook"), mototest.Name("prov")
+	arns := map[string]string{}
 	for name, v := range map[string]string{
 		tokenID: fmt.Sprintf(`{"access_token":%q,"expires_at":%q,"base_url":%q}`, tok, time.Now().Add(time.Hour).Format(time.RFC3339), sim.URL()),
 		hookID:  key,
 	} {
-		if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(v)}); err != nil {
+		out, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(v)})
+		if err != nil {
 			t.Fatal(err)
 		}
+		arns[name] = aws.ToString(out.ARN)
 	}
 	if _, err := dynamodb.NewFromConfig(cfg).CreateTable(ctx, &dynamodb.CreateTableInput{TableName: aws.String(table),
 		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
@@ -72,19 +77,32 @@ func newStack(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	q := sqs.NewFromConfig(cfg)
-	qo, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(mototest.Name("prov") + ".fifo"),
+	qname := mototest.Name("prov") + ".fifo"
+	qo, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(qname),
 		Attributes: map[string]string{"FifoQueue": "true"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	env := map[string]string{"ACRONIS_TOKEN_SECRET_ID": tokenID, "TOKEN_REFRESH_FUNCTION": "token-refresh", "WEBHOOK_SECRET_ID": hookID,
 		"PROVISIONING_TABLE": table, "PROVISIONING_QUEUE_URL": aws.ToString(qo.QueueUrl), "PARENT_TENANT_ID": parent, "ALLOW_TENANT_DELETION": "true"}
+	queueArn := mototest.QueueARN(qname)
+	worker := mototest.RoleConfig(t, "TenantProvisioningFunction", mototest.Names{
+		"AcronisTokenSecret":       arns[tokenID],
+		"TokenRefreshFunction.Arn": mototest.FunctionARN("token-refresh"),
+		"ProvisioningTable.Arn":    mototest.TableARN(table),
+		"ProvisioningQueue.Arn":    queueArn,
+	})
+	intakeRole := mototest.RoleConfig(t, "WebhookIntakeFunction", mototest.Names{
+		"WebhookSecret":         arns[hookID],
+		"ProvisioningTable.Arn": mototest.TableARN(table),
+		"ProvisioningQueue.Arn": queueArn,
+	})
 	logs := &bytes.Buffer{}
-	h, err := handler.Build(cfg, func(k string) string { return env[k] }, lambdafn.Logger(logs))
+	h, err := handler.Build(worker, func(k string) string { return env[k] }, lambdafn.Logger(logs))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ih, err := intake.Build(cfg, func(k string) string { return env[k] }, lambdafn.Logger(logs))
+	ih, err := intake.Build(intakeRole, func(k string) string { return env[k] }, lambdafn.Logger(logs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,6 +196,12 @@ func TestWebhook(t *testing.T) {
 	}
 	if strings.Contains(s.logs.String(), key) || strings.Contains(s.logs.String(), s.token) {
 		t.Fatal("a secret reached the logs")
+	}
+	// Under the template's roles, the intake marked the event queued (a
+	// refused UpdateItem is only logged, and would turn every replay into a
+	// second enqueue).
+	if strings.Contains(s.logs.String(), "webhook: mark queued") {
+		t.Fatalf("the intake could not mark the event queued:\n%s", s.logs.String())
 	}
 }
 

@@ -24,7 +24,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
-func TestMain(m *testing.M) { mototest.Main(m) }
+// IAM enforced: the handler runs with the credentials of the role SAM
+// generates for UsageSnapshotFunction.
+func TestMain(m *testing.M) { mototest.MainIAM(m) }
 
 // The deployed wiring, invoked the way Lambda does, over the sample events,
 // against moto (Secrets Manager, S3) and the simulator.
@@ -37,16 +39,23 @@ func TestHandlerOverEvents(t *testing.T) {
 	tok := acronistest.MintToken(t, sim, id, secret)
 	stored, _ := json.Marshal(tokenrefresh.StoredToken{AccessToken: tok, ExpiresAt: time.Now().Add(time.Hour).UTC(), BaseURL: sim.URL()})
 	tokenID, bucket := mototest.Name("token"), mototest.Name("data")
-	if _, err := awsenv.SecretsManager(moto.Config()).CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(tokenID), SecretString: aws.String(string(stored))}); err != nil {
+	created, err := awsenv.SecretsManager(moto.Config()).CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(tokenID), SecretString: aws.String(string(stored))})
+	if err != nil {
 		t.Fatal(err)
 	}
 	s3c := awsenv.S3(moto.Config())
 	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		t.Fatal(err)
 	}
+	role := mototest.RoleConfig(t, "UsageSnapshotFunction", mototest.Names{
+		"AcronisTokenSecret":       aws.ToString(created.ARN),
+		"TokenRefreshFunction.Arn": mototest.FunctionARN("token-refresh"),
+		"DataBucket.Arn":           mototest.BucketARN(bucket),
+		"AsyncFailureQueue.Arn":    mototest.QueueARN(mototest.Name("async")),
+	})
 	var logs bytes.Buffer
 	env := map[string]string{"ACRONIS_TOKEN_SECRET_ID": tokenID, "TOKEN_REFRESH_FUNCTION": "token-refresh", "DATA_BUCKET": bucket, "ACRONIS_MAX_RPS": "200"}
-	h, err := handler.Build(moto.Config(), func(k string) string { return env[k] }, lambdafn.Logger(&logs))
+	h, err := handler.Build(role, func(k string) string { return env[k] }, lambdafn.Logger(&logs))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -24,6 +25,21 @@ type Template struct {
 type Resource struct {
 	Type       string         `json:"Type"`
 	Properties map[string]any `json:"Properties"`
+	Metadata   map[string]any `json:"Metadata"`
+}
+
+// MakefileFunctions lists, sorted, the AWS::Serverless::Function resources
+// that `sam build` builds with `make build-<LogicalId>` (Metadata:
+// BuildMethod: makefile).
+func MakefileFunctions(t *Template) []string {
+	var out []string
+	for _, name := range sortedNames(t) {
+		r := t.Resources[name]
+		if r.Type == "AWS::Serverless::Function" && r.Metadata["BuildMethod"] == "makefile" {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // The YAML form uses short intrinsic tags (!Ref, !Sub, ...), which Go's
@@ -458,6 +474,120 @@ func AlarmTopics(t *Template) []Finding {
 		r := t.Resources[name]
 		if targets[name] && r.Type == "AWS::SNS::Topic" && r.Properties["KmsMasterKeyId"] == "alias/aws/sns" {
 			out = append(out, Finding{name, "alarm topic encrypted with alias/aws/sns: CloudWatch cannot publish to it"})
+		}
+	}
+	return out
+}
+
+var overrideRE = regexp.MustCompile(`(?:^|\s)([A-Za-z0-9]+)=("([^"]*)"|(\S*))`)
+
+// Overrides reads the parameter values a samconfig.toml's
+// parameter_overrides lines set (Name="value" or Name=value pairs).
+func Overrides(samconfig string) map[string]string {
+	set := map[string]string{}
+	for _, line := range strings.Split(samconfig, "\n") {
+		key, val, ok := strings.Cut(strings.TrimSpace(line), "=")
+		if !ok || strings.TrimSpace(key) != "parameter_overrides" {
+			continue
+		}
+		val = strings.ReplaceAll(strings.TrimSpace(val), `\"`, `"`)
+		val = strings.TrimSuffix(strings.TrimPrefix(val, `"`), `"`)
+		for _, m := range overrideRE.FindAllStringSubmatch(val, -1) {
+			set[m[1]] = m[3] + m[4]
+		}
+	}
+	return set
+}
+
+// MissingOverrides lists the parameters without a Default that a
+// samconfig.toml's parameter_overrides lines do not set: `sam deploy` with
+// that file would stop and ask, or fail in CI.
+func MissingOverrides(t *Template, samconfig string) []Finding {
+	set := Overrides(samconfig)
+	var out []Finding
+	names := make([]string, 0, len(t.Parameters))
+	for n := range t.Parameters {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if _, hasDefault := t.Parameters[n]["Default"]; !hasDefault && set[n] == "" {
+			out = append(out, Finding{n, "parameter without a Default is not in parameter_overrides"})
+		}
+	}
+	return out
+}
+
+// Billable resources the README's cost table states counts for: its rows
+// begin "| <label>: <count>".
+var costLabels = map[string]func(t *Template) int{
+	"Lambda functions":        typeCount("AWS::Serverless::Function"),
+	"CloudWatch alarms":       typeCount("AWS::CloudWatch::Alarm"),
+	"KMS keys":                typeCount("AWS::KMS::Key"),
+	"CloudWatch log groups":   typeCount("AWS::Logs::LogGroup"),
+	"SQS queues":              typeCount("AWS::SQS::Queue"),
+	"SNS topics":              typeCount("AWS::SNS::Topic"),
+	"Secrets Manager secrets": typeCount("AWS::SecretsManager::Secret"),
+	"EventBridge schedules":   scheduleCount,
+}
+
+func typeCount(ty string) func(t *Template) int {
+	return func(t *Template) int {
+		n := 0
+		for _, r := range t.Resources {
+			if r.Type == ty {
+				n++
+			}
+		}
+		return n
+	}
+}
+
+func scheduleCount(t *Template) int {
+	n := typeCount("AWS::Scheduler::Schedule")(t)
+	for _, r := range t.Resources {
+		events, _ := r.Properties["Events"].(map[string]any)
+		for _, ev := range events {
+			if em, _ := ev.(map[string]any); em["Type"] == "ScheduleV2" || em["Type"] == "Schedule" {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+var costRow = regexp.MustCompile(`(?m)^\|\s*([A-Za-z][A-Za-z ]*[A-Za-z]):\s*(\d+)\b`)
+
+// CostTable compares the counts the README's "## Costs" section states with
+// the template's resources: a billable kind without a row, or a row whose
+// count is wrong, is a finding.
+func CostTable(t *Template, readme string) []Finding {
+	_, sec, ok := strings.Cut("\n"+readme, "\n## Costs")
+	if !ok {
+		return []Finding{{"README.md", "no \"## Costs\" section"}}
+	}
+	if end := strings.Index(sec, "\n## "); end >= 0 {
+		sec = sec[:end]
+	}
+	stated := map[string]int{}
+	for _, m := range costRow.FindAllStringSubmatch(sec, -1) {
+		n, _ := strconv.Atoi(m[2])
+		stated[m[1]] = n
+	}
+	var out []Finding
+	labels := make([]string, 0, len(costLabels))
+	for l := range costLabels {
+		labels = append(labels, l)
+	}
+	sort.Strings(labels)
+	for _, l := range labels {
+		want := costLabels[l](t)
+		got, ok := stated[l]
+		switch {
+		case !ok:
+			out = append(out, Finding{"README.md", fmt.Sprintf("cost table has no row \"| %s: %d ...\"", l, want)})
+		case got != want:
+			out = append(out, Finding{"README.md", fmt.Sprintf("cost table says %s: %d, template.yaml has %d", l, got, want)})
 		}
 	}
 	return out

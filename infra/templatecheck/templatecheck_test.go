@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -294,6 +295,127 @@ func TestRoleParametersAreDocumentedRoles(t *testing.T) {
 			if !webhook.ValidRole(fmt.Sprint(v)) {
 				t.Errorf("%s allows %q, which is not in the document's userRole enum", name, v)
 			}
+		}
+	}
+}
+
+// The example samconfig sets every parameter the template gives no default.
+func TestSamconfigExample(t *testing.T) {
+	tpl, err := Load("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile("../samconfig.toml.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range MissingOverrides(tpl, string(b)) {
+		t.Error(f)
+	}
+}
+
+func TestMissingOverrides(t *testing.T) {
+	tpl := &Template{Parameters: map[string]map[string]any{
+		"Required": {"Type": "String"}, "Other": {"Type": "String"}, "Optional": {"Type": "String", "Default": ""},
+	}}
+	tests := []struct{ name, toml, want string }{
+		{"both set", `parameter_overrides = "Required=\"a\" Other=b"`, ""},
+		{"one missing", `parameter_overrides = "Required=\"a b\" Optional=x"`, "Other"},
+		{"only in a comment", "# parameter_overrides = \"Required=a Other=b\"\nparameter_overrides = \"Other=b\"", "Required"},
+		{"no overrides", `stack_name = "x"`, "Other,Required"},
+		{"value names a parameter", `parameter_overrides = "Other=\"Required=x\""`, "Required"},
+	}
+	for _, tt := range tests {
+		var got []string
+		for _, f := range MissingOverrides(tpl, tt.toml) {
+			got = append(got, f.Resource)
+		}
+		if strings.Join(got, ",") != tt.want {
+			t.Errorf("%s: missing %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestOverrides(t *testing.T) {
+	tests := []struct{ toml, want string }{
+		{`parameter_overrides = "A=\"x y\" B=z C=\"\""`, "A=x y|B=z|C="},
+		{`parameter_overrides = "A=\"B=1\""`, "A=B=1"},
+		{`  parameter_overrides="A=1"`, "A=1"},
+		{`# parameter_overrides = "A=1"`, ""},
+		{`parameter_overrides = ""`, ""},
+	}
+	for _, tt := range tests {
+		got := Overrides(tt.toml)
+		var pairs []string
+		for _, k := range sortedKeys(got) {
+			pairs = append(pairs, k+"="+got[k])
+		}
+		if strings.Join(pairs, "|") != tt.want {
+			t.Errorf("%s: %q, want %q", tt.toml, pairs, tt.want)
+		}
+	}
+}
+
+func sortedKeys(m map[string]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// No input panics; every name found is in the input.
+func FuzzOverrides(f *testing.F) {
+	f.Add(`parameter_overrides = "A=\"x y\" B=z"`)
+	f.Add("parameter_overrides=\nparameter_overrides = \"=\"")
+	f.Fuzz(func(t *testing.T, s string) {
+		for k := range Overrides(s) {
+			if !strings.Contains(s, k+"=") {
+				t.Fatalf("%q: name %q not in the input", s, k)
+			}
+		}
+	})
+}
+
+// The README's cost table states the counts template.yaml has.
+func TestCostTableMatchesTemplate(t *testing.T) {
+	tpl, err := Load("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range CostTable(tpl, string(readme)) {
+		t.Error(f)
+	}
+}
+
+func TestCostTable(t *testing.T) {
+	tpl := &Template{Resources: map[string]Resource{
+		"A": {Type: "AWS::CloudWatch::Alarm"}, "B": {Type: "AWS::CloudWatch::Alarm"},
+		"F": {Type: "AWS::Serverless::Function", Properties: map[string]any{"Events": map[string]any{
+			"S": map[string]any{"Type": "ScheduleV2"}, "Q": map[string]any{"Type": "SQS"}}}},
+	}}
+	rows := func(alarms int) string {
+		return fmt.Sprintf("| Lambda functions: 1 | $0 |\n| CloudWatch alarms: %d (x) | $0.20 |\n| KMS keys: 0 |\n| CloudWatch log groups: 0 |\n| SQS queues: 0 |\n| SNS topics: 0 |\n| Secrets Manager secrets: 0 |\n| EventBridge schedules: 1 |\n", alarms)
+	}
+	tests := []struct{ name, readme, want string }{
+		{"all right", "# x\n## Costs (estimate)\n" + rows(2) + "## Next\n| CloudWatch alarms: 9 |\n", ""},
+		{"wrong count", "## Costs\n" + rows(3), "CloudWatch alarms: 3, template.yaml has 2"},
+		{"row missing", "## Costs\n" + strings.Replace(rows(2), "| KMS keys: 0 |\n", "", 1), `no row "| KMS keys: 0`},
+		{"row outside the section", "## Costs\n" + strings.Replace(rows(2), "| KMS keys: 0 |\n", "", 1) + "## Other\n| KMS keys: 0 |\n", `no row "| KMS keys: 0`},
+		{"no section", rows(2), "no \"## Costs\" section"},
+	}
+	for _, tt := range tests {
+		var got []string
+		for _, f := range CostTable(tpl, tt.readme) {
+			got = append(got, f.Problem)
+		}
+		if j := strings.Join(got, "|"); (tt.want == "") != (j == "") || !strings.Contains(j, tt.want) {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
 		}
 	}
 }

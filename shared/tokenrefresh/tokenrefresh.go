@@ -69,8 +69,11 @@ type Request struct {
 	Rejected string `json:"rejected,omitempty"`
 }
 
-// Result is the function's output.
+// Result is the function's output. Status is "refreshed", "fresh" (the
+// stored token was kept) or "not_configured" (the API client secret still
+// holds the template's placeholder; nothing was minted or written).
 type Result struct {
+	Status      string    `json:"status"`
 	Refreshed   bool      `json:"refreshed"`
 	Reason      string    `json:"reason"`
 	ExpiresAt   time.Time `json:"expires_at"`
@@ -121,6 +124,9 @@ func (r *Refresher) Run(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("token refresh: read API client secret %s: %w", r.ClientSecretID, err)
 	}
+	if IsPlaceholder(raw) {
+		return r.notConfigured(ctx, log, req)
+	}
 	creds, err := acronis.ParseCredentials(raw)
 	if err != nil {
 		return Result{}, fmt.Errorf("token refresh: API client secret %s: %w", r.ClientSecretID, err)
@@ -142,7 +148,7 @@ func (r *Refresher) Run(ctx context.Context, req Request) (Result, error) {
 			reason = fmt.Sprintf("stored token expires within %v", margin)
 		default:
 			log.InfoContext(ctx, "token still fresh", "expires_at", stored.ExpiresAt, "token_fingerprint", Fingerprint(stored.AccessToken))
-			return Result{Refreshed: false, Reason: "still valid beyond the margin", ExpiresAt: stored.ExpiresAt,
+			return Result{Status: "fresh", Refreshed: false, Reason: "still valid beyond the margin", ExpiresAt: stored.ExpiresAt,
 				Fingerprint: Fingerprint(stored.AccessToken), BaseURL: stored.BaseURL}, nil
 		}
 	}
@@ -161,7 +167,44 @@ func (r *Refresher) Run(ctx context.Context, req Request) (Result, error) {
 	}
 	fp := Fingerprint(tok.AccessToken)
 	log.InfoContext(ctx, "token refreshed", "reason", reason, "expires_at", tok.ExpiresAt, "token_fingerprint", fp)
-	return Result{Refreshed: true, Reason: reason, ExpiresAt: tok.ExpiresAt, Fingerprint: fp, BaseURL: creds.BaseURL}, nil
+	return Result{Status: "refreshed", Refreshed: true, Reason: reason, ExpiresAt: tok.ExpiresAt, Fingerprint: fp, BaseURL: creds.BaseURL}, nil
+}
+
+// BootstrapStep is what an operator runs to store the API client.
+const BootstrapStep = "run scripts/bootstrap-api-client (README, Deploy)"
+
+// ErrNotConfigured: the API client secret still holds the template's
+// placeholder, so no token can be minted until the bootstrap step has run.
+var ErrNotConfigured = errors.New("token refresh: the API client is not stored yet: " + BootstrapStep)
+
+// IsPlaceholder reports whether the API client secret holds what the
+// template creates it with ({"base_url": "", "client_id": "", "client_secret": ""})
+// or an equally empty object: a fresh stack, not a broken one. A secret
+// with any field filled in is not a placeholder, and a wrong one is an error.
+func IsPlaceholder(raw []byte) bool {
+	var fields map[string]any
+	if json.Unmarshal(raw, &fields) != nil || fields == nil {
+		return false
+	}
+	for _, v := range fields {
+		if s, ok := v.(string); v != nil && (!ok || s != "") {
+			return false
+		}
+	}
+	return true
+}
+
+// notConfigured answers a fresh stack. The schedule's run succeeds with one
+// WARN line, so the errors alarm does not page every 30 minutes until the
+// bootstrap step has run. A forced run (an operator, or another function
+// whose token is missing) fails with ErrNotConfigured: its caller needs a
+// token, and the error names the step that gives it one.
+func (r *Refresher) notConfigured(ctx context.Context, log *slog.Logger, req Request) (Result, error) {
+	if req.Force || req.Rejected != "" {
+		return Result{}, ErrNotConfigured
+	}
+	log.WarnContext(ctx, "API client not configured: no token minted", "client_secret_id", r.ClientSecretID, "next_step", BootstrapStep)
+	return Result{Status: "not_configured", Reason: "the API client secret holds the template's placeholder: " + BootstrapStep}, nil
 }
 
 func (r *Refresher) readStored(ctx context.Context) (StoredToken, error) {
