@@ -15,7 +15,7 @@ import (
 // 20 ms of latency at the token endpoint. "shared" is the CachedSource (one
 // request expected); "unshared" is each caller minting its own, the baseline.
 func BenchmarkTokenSource100Callers(b *testing.B) {
-	sim := acronistest.New(acronistest.Config{Faults: acronistest.Faults{Latency: 20 * time.Millisecond}})
+	sim := acronistest.New(acronistest.Config{SkipContract: true, Faults: acronistest.Faults{Latency: 20 * time.Millisecond}})
 	sim.Start()
 	defer sim.Close()
 	id, secret := sim.AddAPIClient("")
@@ -50,7 +50,7 @@ func BenchmarkTokenSource100Callers(b *testing.B) {
 // latency per request, at two page sizes; the 100-item walk is the baseline
 // (the page size integrations commonly ask for).
 func BenchmarkCursorWalk10k(b *testing.B) {
-	sim := acronistest.New(acronistest.Config{PageCap: 1000, Faults: acronistest.Faults{Latency: time.Millisecond}})
+	sim := acronistest.New(acronistest.Config{SkipContract: true, PageCap: 1000, Faults: acronistest.Faults{Latency: time.Millisecond}})
 	sim.Start()
 	defer sim.Close()
 	n := len(sim.GenerateTree(10, 333, 2)) + 1 // 10*(1+333*3)+1 = 10,001
