@@ -59,16 +59,7 @@ func Build(cfg aws.Config, getenv func(string) string, log *slog.Logger) (func(c
 				return audit.Result{}, err
 			}
 			job.Acronis = &audit.AcronisSource{Client: client}
-			job.RootTenantID = func(ctx context.Context) (string, error) {
-				if root != "" {
-					return root, nil
-				}
-				tok, err := tokens.Token(ctx)
-				if err != nil {
-					return "", err
-				}
-				return acronis.TokenOwnerTenant(tok.AccessToken)
-			}
+			job.Root = acronis.RootTenant{ID: root, Owner: acronis.TokenOwner(tokens)}
 		}
 		if cbrSecretID != "" {
 			// A broken CBR secret fails the CBR half only: Acronis is still audited.

@@ -40,16 +40,7 @@ func Build(cfg aws.Config, getenv func(string) string, log *slog.Logger) (func(c
 		if err != nil {
 			return reports.Result{}, err
 		}
-		job := &reports.Job{Client: client, Store: bucket, Log: log}
-		if spec.TenantID == "" && spec.ReportID == "" {
-			tok, err := tokens.Token(ctx)
-			if err != nil {
-				return reports.Result{}, err
-			}
-			if job.RootTenantID, err = acronis.TokenOwnerTenant(tok.AccessToken); err != nil {
-				return reports.Result{}, fmt.Errorf("report: no tenant_id in the request or REPORT_TENANT_ID, and %w", err)
-			}
-		}
+		job := &reports.Job{Client: client, Store: bucket, Log: log, Root: acronis.RootTenant{Owner: acronis.TokenOwner(tokens)}}
 		return job.Run(ctx, spec)
 	}, nil
 }

@@ -56,14 +56,8 @@ func Build(cfg aws.Config, getenv func(string) string, log *slog.Logger) (func(c
 			return usage.Result{}, err
 		}
 		job := &usage.Job{
-			API: client, Store: bucket, Log: log, RootTenantID: root, Workers: int(workers),
-			OwnerTenant: func(ctx context.Context) (string, error) {
-				tok, err := tokens.Token(ctx)
-				if err != nil {
-					return "", err
-				}
-				return acronis.TokenOwnerTenant(tok.AccessToken)
-			},
+			API: client, Store: bucket, Log: log, Workers: int(workers),
+			Root: acronis.RootTenant{ID: root, Owner: acronis.TokenOwner(tokens)},
 		}
 		return job.Run(ctx, req)
 	}, nil
