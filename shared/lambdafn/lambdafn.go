@@ -10,8 +10,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 	"time"
+
+	"github.com/acp-serverless/acp-serverless/shared/envconfig"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -40,20 +41,14 @@ func (h requestID) WithAttrs(a []slog.Attr) slog.Handler { return requestID{h.Ha
 func (h requestID) WithGroup(n string) slog.Handler      { return requestID{h.Handler.WithGroup(n)} }
 
 // Env reads required variables; the error names every one that is missing.
+// (Functions with a typed Config read it with envconfig directly.)
 func Env(getenv func(string) string, names ...string) (map[string]string, error) {
+	e := envconfig.New(getenv)
 	out := make(map[string]string, len(names))
-	var missing []string
 	for _, n := range names {
-		v := strings.TrimSpace(getenv(n))
-		if v == "" {
-			missing = append(missing, n)
-		}
-		out[n] = v
+		out[n] = e.Required(n)
 	}
-	if len(missing) > 0 {
-		return out, fmt.Errorf("configuration: environment variable(s) %s not set", strings.Join(missing, ", "))
-	}
-	return out, nil
+	return out, e.Err()
 }
 
 // Handle wraps a handler: it logs the outcome and duration of each invocation
