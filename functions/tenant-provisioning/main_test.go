@@ -80,11 +80,11 @@ func newStack(t *testing.T) *stack {
 	env := map[string]string{"ACRONIS_TOKEN_SECRET_ID": tokenID, "TOKEN_REFRESH_FUNCTION": "token-refresh", "WEBHOOK_SECRET_ID": hookID,
 		"PROVISIONING_TABLE": table, "PROVISIONING_QUEUE_URL": aws.ToString(qo.QueueUrl), "PARENT_TENANT_ID": parent, "ALLOW_TENANT_DELETION": "true"}
 	logs := &bytes.Buffer{}
-	h, err := handler.Build(cfg, func(k string) string { return env[k] }, lambdafn.Logger(logs))
+	h, err := lambdafn.FromEnv(cfg, func(k string) string { return env[k] }, handler.LoadConfig, handler.Build, lambdafn.Logger(logs))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ih, err := intake.Build(cfg, func(k string) string { return env[k] }, lambdafn.Logger(logs))
+	ih, err := lambdafn.FromEnv(cfg, func(k string) string { return env[k] }, intake.LoadConfig, intake.Build, lambdafn.Logger(logs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +220,7 @@ func TestBadConfiguration(t *testing.T) {
 			env[k] = v
 		}
 		env[tt.key] = tt.value
-		if _, err := handler.Build(aws.Config{}, func(k string) string { return env[k] }, lambdafn.Logger(&bytes.Buffer{})); err == nil || !strings.Contains(err.Error(), tt.want) {
+		if _, err := handler.LoadConfig(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s=%q: err %v", tt.key, tt.value, err)
 		}
 	}
@@ -237,7 +237,7 @@ func TestIntakeBadConfiguration(t *testing.T) {
 	for _, tt := range tests {
 		env := maps.Clone(base)
 		env[tt.key] = tt.value
-		if _, err := intake.Build(aws.Config{}, func(k string) string { return env[k] }, lambdafn.Logger(&bytes.Buffer{})); err == nil || !strings.Contains(err.Error(), tt.want) {
+		if _, err := intake.LoadConfig(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s=%q: err %v", tt.key, tt.value, err)
 		}
 	}

@@ -12,7 +12,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/acp-serverless/acp-serverless/shared/awsenv"
 	"github.com/acp-serverless/acp-serverless/shared/envconfig"
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -82,4 +84,37 @@ func Start[In, Out any](name string, build func(ctx context.Context, log *slog.L
 		}
 	}
 	lambda.Start(Handle(log, name, h))
+}
+
+// Handler is a function's invocation handler.
+type Handler[In, Out any] = func(context.Context, In) (Out, error)
+
+// Loader reads a function's typed configuration (a handler package's
+// LoadConfig); its error names every bad variable.
+type Loader[C any] = func(getenv func(string) string) (C, error)
+
+// Builder wires a handler from the AWS configuration and the typed one (a
+// handler package's Build).
+type Builder[C, In, Out any] = func(cfg aws.Config, conf C, log *slog.Logger) Handler[In, Out]
+
+// Main is a function's whole main: at cold start, the AWS configuration,
+// then FromEnv over the process environment, then Start.
+func Main[C, In, Out any](name string, load Loader[C], build Builder[C, In, Out]) {
+	Start(name, func(ctx context.Context, log *slog.Logger) (Handler[In, Out], error) {
+		cfg, err := awsenv.Load(ctx, "")
+		if err != nil {
+			return nil, err
+		}
+		return FromEnv(cfg, os.Getenv, load, build, log)
+	})
+}
+
+// FromEnv reads the typed configuration from getenv and builds the handler
+// on cfg: what Main does, for tests with their own getenv and aws.Config.
+func FromEnv[C, In, Out any](cfg aws.Config, getenv func(string) string, load Loader[C], build Builder[C, In, Out], log *slog.Logger) (Handler[In, Out], error) {
+	conf, err := load(getenv)
+	if err != nil {
+		return nil, err
+	}
+	return build(cfg, conf, log), nil
 }
