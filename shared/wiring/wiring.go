@@ -44,15 +44,16 @@ type Config struct {
 
 // Deps are the shared dependencies of one function.
 type Deps struct {
+	cfg     aws.Config
+	bucket  string
 	Secrets *secrets.Cached            // Secrets Manager, cached for SecretTTL
 	Tokens  *tokenrefresh.SecretSource // nil without Config.Acronis
-	Bucket  *objstore.S3               // nil without Config.Bucket
 }
 
 // Wire builds the dependencies c names. Build the Acronis client with
 // Tokens.Client at invocation time.
 func Wire(cfg aws.Config, c Config) Deps {
-	d := Deps{Secrets: Secrets(cfg)}
+	d := Deps{cfg: cfg, bucket: c.Bucket, Secrets: secretStore(cfg)}
 	if c.Acronis != (Acronis{}) {
 		d.Tokens = &tokenrefresh.SecretSource{
 			Secrets:       d.Secrets,
@@ -60,15 +61,20 @@ func Wire(cfg aws.Config, c Config) Deps {
 			Refresh:       InvokeTokenRefresh(lambda.NewFromConfig(cfg), c.Acronis.RefreshFunction),
 		}
 	}
-	if c.Bucket != "" {
-		d.Bucket = &objstore.S3{Client: awsenv.S3(cfg), Bucket: c.Bucket}
-	}
 	return d
 }
 
-// Secrets is the cached Secrets Manager store alone, for a function that
-// calls no Acronis (it then does not link the Lambda client).
-func Secrets(cfg aws.Config) *secrets.Cached {
+// Bucket is Config.Bucket as an object store (nil without one). A method,
+// not a field Wire fills, so that a function without a bucket does not link
+// the S3 client (0.7 MiB).
+func (d Deps) Bucket() *objstore.S3 {
+	if d.bucket == "" {
+		return nil
+	}
+	return &objstore.S3{Client: awsenv.S3(d.cfg), Bucket: d.bucket}
+}
+
+func secretStore(cfg aws.Config) *secrets.Cached {
 	return &secrets.Cached{Store: &secrets.SecretsManager{Client: awsenv.SecretsManager(cfg)}, TTL: SecretTTL}
 }
 

@@ -59,14 +59,14 @@ func TestWire(t *testing.T) {
 			if d.Secrets == nil || d.Secrets.TTL != SecretTTL {
 				t.Fatalf("secrets %+v", d.Secrets)
 			}
-			if (d.Tokens != nil) != tt.wantTokens || (d.Bucket != nil) != tt.wantBucket {
-				t.Fatalf("tokens %v, bucket %v", d.Tokens != nil, d.Bucket != nil)
+			if (d.Tokens != nil) != tt.wantTokens || (d.Bucket() != nil) != tt.wantBucket {
+				t.Fatalf("tokens %v, bucket %v", d.Tokens != nil, d.Bucket() != nil)
 			}
 			if d.Tokens != nil && (d.Tokens.TokenSecretID != "tok" || d.Tokens.Secrets != d.Secrets || d.Tokens.Refresh == nil) {
 				t.Fatalf("token source %+v", d.Tokens)
 			}
-			if d.Bucket != nil && d.Bucket.Bucket != "data" {
-				t.Fatalf("bucket %+v", d.Bucket)
+			if b := d.Bucket(); b != nil && b.Bucket != "data" {
+				t.Fatalf("bucket %+v", b)
 			}
 			root := d.RootTenant("")
 			if (root.Owner != nil) != tt.wantTokens {

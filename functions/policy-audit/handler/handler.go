@@ -71,6 +71,7 @@ func readRules(env *envconfig.Env) audit.Rules {
 // Build wires the handler (tests call it with moto).
 func Build(cfg aws.Config, conf Config, log *slog.Logger) func(context.Context, json.RawMessage) (audit.Result, error) {
 	deps := wiring.Wire(cfg, conf.Config)
+	bucket := deps.Bucket()
 	root := deps.RootTenant(conf.RootTenantID)
 	var notifier audit.Notifier
 	if conf.TopicARN != "" {
@@ -83,7 +84,7 @@ func Build(cfg aws.Config, conf Config, log *slog.Logger) func(context.Context, 
 		if err != nil {
 			return audit.Result{}, err
 		}
-		job := &audit.Job{Rules: conf.Rules, Store: deps.Bucket, Notifier: notifier, Metrics: os.Stdout, Log: log, Root: root,
+		job := &audit.Job{Rules: conf.Rules, Store: bucket, Notifier: notifier, Metrics: os.Stdout, Log: log, Root: root,
 			CBRSkipReason: "HUAWEI_CBR_SECRET_ID is not set", WriteReserve: conf.WriteReserve, RenotifyAfter: conf.RenotifyAfter}
 		// The audit needs Acronis only when it is asked for.
 		if len(req.Providers) == 0 || slices.Contains(req.Providers, audit.Acronis) {

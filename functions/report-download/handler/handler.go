@@ -68,6 +68,7 @@ func splitList(s string) []string {
 // Build wires the handler (tests call it with moto).
 func Build(cfg aws.Config, conf Config, log *slog.Logger) func(context.Context, json.RawMessage) (reports.Result, error) {
 	deps := wiring.Wire(cfg, conf.Config)
+	bucket := deps.Bucket()
 	root := deps.RootTenant(conf.TenantID)
 	hc := acronis.NewHTTPClient(acronis.HTTPOptions{})
 	return func(ctx context.Context, raw json.RawMessage) (reports.Result, error) {
@@ -79,7 +80,7 @@ func Build(cfg aws.Config, conf Config, log *slog.Logger) func(context.Context, 
 		if err != nil {
 			return reports.Result{}, err
 		}
-		job := &reports.Job{Client: client, Store: deps.Bucket, Log: log, Root: root}
+		job := &reports.Job{Client: client, Store: bucket, Log: log, Root: root}
 		return job.Run(ctx, spec)
 	}
 }

@@ -39,6 +39,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 // Build wires the handler (tests call it with moto).
 func Build(cfg aws.Config, conf Config, log *slog.Logger) func(context.Context, json.RawMessage) (usage.Result, error) {
 	deps := wiring.Wire(cfg, conf.Config)
+	bucket := deps.Bucket()
 	root := deps.RootTenant(conf.RootTenantID)
 	// One pace for the whole invocation, retries included.
 	hc := acronis.NewHTTPClient(acronis.HTTPOptions{Base: throttle.New(nil, conf.MaxRPS, 1)})
@@ -51,7 +52,7 @@ func Build(cfg aws.Config, conf Config, log *slog.Logger) func(context.Context, 
 		if err != nil {
 			return usage.Result{}, err
 		}
-		job := &usage.Job{API: client, Store: deps.Bucket, Log: log, Root: root, Workers: conf.Workers}
+		job := &usage.Job{API: client, Store: bucket, Log: log, Root: root, Workers: conf.Workers}
 		return job.Run(ctx, req)
 	}
 }
