@@ -20,7 +20,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 )
 
-// Logger writes JSON lines to w at AWS_LAMBDA_LOG_LEVEL (default INFO).
+// Logger writes JSON lines to w at AWS_LAMBDA_LOG_LEVEL (default INFO):
+// under the deployed LogFormat JSON, the lines lambdacontext.NewLogger
+// writes (a test holds them equal). Not that logger itself: it writes only
+// to stdout and reads its settings at package init, and the function tests
+// read these lines to prove no secret reaches them.
 func Logger(w io.Writer) *slog.Logger {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(os.Getenv("AWS_LAMBDA_LOG_LEVEL"))); err != nil {
