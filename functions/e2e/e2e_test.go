@@ -31,6 +31,7 @@ import (
 	"github.com/acp-serverless/acp-serverless/shared/acronis/acronistest"
 	"github.com/acp-serverless/acp-serverless/shared/awsenv"
 	"github.com/acp-serverless/acp-serverless/shared/huaweicbr/cbrtest"
+	"github.com/acp-serverless/acp-serverless/shared/lambdafn"
 	"github.com/acp-serverless/acp-serverless/shared/mototest"
 	"github.com/acp-serverless/acp-serverless/shared/webhook"
 	"github.com/aws/aws-lambda-go/events"
@@ -204,23 +205,23 @@ func pass(t *testing.T, faulty bool) outcome {
 		t.Fatal(err)
 	}
 	tokenRefresh = lambda.NewHandler(th)
-	ih, err := intakehandler.Build(as("WebhookIntakeFunction"), getenv, log)
+	ih, err := lambdafn.FromEnv(as("WebhookIntakeFunction"), getenv, intakehandler.LoadConfig, intakehandler.Build, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ph, err := provhandler.Build(as("TenantProvisioningFunction"), getenv, log)
+	ph, err := lambdafn.FromEnv(as("TenantProvisioningFunction"), getenv, provhandler.LoadConfig, provhandler.Build, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	uh, err := usagehandler.Build(as("UsageSnapshotFunction"), getenv, log)
+	uh, err := lambdafn.FromEnv(as("UsageSnapshotFunction"), getenv, usagehandler.LoadConfig, usagehandler.Build, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rh, err := reporthandler.Build(as("ReportDownloadFunction"), getenv, log)
+	rh, err := lambdafn.FromEnv(as("ReportDownloadFunction"), getenv, reporthandler.LoadConfig, reporthandler.Build, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ah, err := audithandler.Build(as("PolicyAuditFunction"), getenv, log)
+	ah, err := lambdafn.FromEnv(as("PolicyAuditFunction"), getenv, audithandler.LoadConfig, audithandler.Build, log)
 	if err != nil {
 		t.Fatal(err)
 	}

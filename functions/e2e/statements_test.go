@@ -111,7 +111,7 @@ func runIntake(t *testing.T, tr *mototest.Translated) error {
 		"ProvisioningQueue.Arn": "arn:aws:sqs:us-east-1:" + mototest.Account + ":" + queue}
 	cfg := (&roleSet{}).configFrom(t, tr, admin, "WebhookIntakeFunction", names)
 	env := map[string]string{"WEBHOOK_SECRET_ID": hook, "PROVISIONING_TABLE": table, "PROVISIONING_QUEUE_URL": aws.ToString(qo.QueueUrl)}
-	h, err := intakehandler.Build(cfg, func(k string) string { return env[k] }, lambdafn.Logger(&bytes.Buffer{}))
+	h, err := lambdafn.FromEnv(cfg, func(k string) string { return env[k] }, intakehandler.LoadConfig, intakehandler.Build, lambdafn.Logger(&bytes.Buffer{}))
 	if err != nil {
 		t.Fatal(err)
 	}

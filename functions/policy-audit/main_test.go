@@ -97,7 +97,7 @@ func TestHandler(t *testing.T) {
 			env := map[string]string{"ACRONIS_TOKEN_SECRET_ID": tokenID, "TOKEN_REFRESH_FUNCTION": "token-refresh", "DATA_BUCKET": bucket,
 				"AUDIT_TOPIC_ARN": aws.ToString(topic.TopicArn), "HUAWEI_CBR_SECRET_ID": tt.cbrSecret, "ROOT_TENANT_ID": sim.RootTenantID()}
 			var logs bytes.Buffer
-			h, err := handler.Build(cfg, func(k string) string { return env[k] }, lambdafn.Logger(&logs))
+			h, err := lambdafn.FromEnv(cfg, func(k string) string { return env[k] }, handler.LoadConfig, handler.Build, lambdafn.Logger(&logs))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -149,7 +149,7 @@ func TestBadConfiguration(t *testing.T) {
 		for k, v := range base {
 			env[k] = v
 		}
-		if _, err := handler.Build(aws.Config{}, func(k string) string { return env[k] }, lambdafn.Logger(&bytes.Buffer{})); err == nil || !strings.Contains(err.Error(), tt.want) {
+		if _, err := handler.LoadConfig(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s=%s: err %v", tt.key, tt.value, err)
 		}
 	}

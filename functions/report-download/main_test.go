@@ -63,7 +63,7 @@ func TestHandler(t *testing.T) {
 	}
 	env := map[string]string{"ACRONIS_TOKEN_SECRET_ID": tokenID, "TOKEN_REFRESH_FUNCTION": "token-refresh", "DATA_BUCKET": bucket, "REPORT_FORMATS": "csv_v2_0"}
 	var logs bytes.Buffer
-	h, err := handler.Build(moto.Config(), func(k string) string { return env[k] }, lambdafn.Logger(&logs))
+	h, err := lambdafn.FromEnv(moto.Config(), func(k string) string { return env[k] }, handler.LoadConfig, handler.Build, lambdafn.Logger(&logs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestBadConfiguration(t *testing.T) {
 		{map[string]string{"ACRONIS_TOKEN_SECRET_ID": "t", "TOKEN_REFRESH_FUNCTION": "f", "DATA_BUCKET": "b", "REPORT_TENANT_ID": "17"}, `field "tenant_id"`},
 	}
 	for _, tt := range tests {
-		_, err := handler.Build(aws.Config{}, func(k string) string { return tt.env[k] }, lambdafn.Logger(&bytes.Buffer{}))
+		_, err := handler.LoadConfig(func(k string) string { return tt.env[k] })
 		if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 			t.Errorf("env %v: err %v, want %q", tt.env, err, tt.wantErr)
 		}

@@ -5,22 +5,8 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
-	"log/slog"
-	"os"
-
 	"github.com/acp-serverless/acp-serverless/functions/tenant-provisioning/handler"
-	"github.com/acp-serverless/acp-serverless/shared/awsenv"
 	"github.com/acp-serverless/acp-serverless/shared/lambdafn"
 )
 
-func main() {
-	lambdafn.Start("tenant-provisioning", func(ctx context.Context, log *slog.Logger) (func(context.Context, json.RawMessage) (any, error), error) {
-		cfg, err := awsenv.Load(ctx, "")
-		if err != nil {
-			return nil, err
-		}
-		return handler.Build(cfg, os.Getenv, log)
-	})
-}
+func main() { lambdafn.Main("tenant-provisioning", handler.LoadConfig, handler.Build) }

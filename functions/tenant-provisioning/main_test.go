@@ -98,11 +98,11 @@ func newStack(t *testing.T) *stack {
 		"ProvisioningQueue.Arn": queueArn,
 	})
 	logs := &bytes.Buffer{}
-	h, err := handler.Build(worker, func(k string) string { return env[k] }, lambdafn.Logger(logs))
+	h, err := lambdafn.FromEnv(worker, func(k string) string { return env[k] }, handler.LoadConfig, handler.Build, lambdafn.Logger(logs))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ih, err := intake.Build(intakeRole, func(k string) string { return env[k] }, lambdafn.Logger(logs))
+	ih, err := lambdafn.FromEnv(intakeRole, func(k string) string { return env[k] }, intake.LoadConfig, intake.Build, lambdafn.Logger(logs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +244,7 @@ func TestBadConfiguration(t *testing.T) {
 			env[k] = v
 		}
 		env[tt.key] = tt.value
-		if _, err := handler.Build(aws.Config{}, func(k string) string { return env[k] }, lambdafn.Logger(&bytes.Buffer{})); err == nil || !strings.Contains(err.Error(), tt.want) {
+		if _, err := handler.LoadConfig(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s=%q: err %v", tt.key, tt.value, err)
 		}
 	}
@@ -261,7 +261,7 @@ func TestIntakeBadConfiguration(t *testing.T) {
 	for _, tt := range tests {
 		env := maps.Clone(base)
 		env[tt.key] = tt.value
-		if _, err := intake.Build(aws.Config{}, func(k string) string { return env[k] }, lambdafn.Logger(&bytes.Buffer{})); err == nil || !strings.Contains(err.Error(), tt.want) {
+		if _, err := intake.LoadConfig(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s=%q: err %v", tt.key, tt.value, err)
 		}
 	}

@@ -55,7 +55,7 @@ func TestHandlerOverEvents(t *testing.T) {
 	})
 	var logs bytes.Buffer
 	env := map[string]string{"ACRONIS_TOKEN_SECRET_ID": tokenID, "TOKEN_REFRESH_FUNCTION": "token-refresh", "DATA_BUCKET": bucket, "ACRONIS_MAX_RPS": "200"}
-	h, err := handler.Build(role, func(k string) string { return env[k] }, lambdafn.Logger(&logs))
+	h, err := lambdafn.FromEnv(role, func(k string) string { return env[k] }, handler.LoadConfig, handler.Build, lambdafn.Logger(&logs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestBuildChecksConfiguration(t *testing.T) {
 				env[k] = v
 			}
 			env[tt.key] = tt.value
-			_, err := handler.Build(aws.Config{}, func(k string) string { return env[k] }, lambdafn.Logger(&bytes.Buffer{}))
+			_, err := handler.LoadConfig(func(k string) string { return env[k] })
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err %v, want %q", err, tt.want)
 			}

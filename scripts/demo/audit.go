@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/acp-serverless/acp-serverless/shared/acronis"
 	"github.com/acp-serverless/acp-serverless/shared/audit"
 	"github.com/acp-serverless/acp-serverless/shared/httpretry"
 	"github.com/acp-serverless/acp-serverless/shared/huaweicbr"
@@ -23,10 +24,10 @@ func runPolicyAudit(ctx context.Context, d *demo) (any, error) {
 	defer cbr.Close()
 	cbr.Populate(2, 12, 4)
 	job := &audit.Job{
-		Acronis:      &audit.AcronisSource{Client: d.client},
-		RootTenantID: func(context.Context) (string, error) { return d.sim.RootTenantID(), nil },
-		CBR:          &audit.CBRSource{Client: huaweicbr.New(cbr.Credentials(), &http.Client{Transport: httpretry.NewTransport(nil, httpretry.Policy{})}), Project: "demo-project"},
-		Store:        d.bucket, Log: d.log, Notifier: printNotifier{d.out}, Metrics: nil,
+		Acronis: &audit.AcronisSource{Client: d.client},
+		Root:    acronis.RootTenant{ID: d.sim.RootTenantID()},
+		CBR:     &audit.CBRSource{Client: huaweicbr.New(cbr.Credentials(), &http.Client{Transport: httpretry.NewTransport(nil, httpretry.Policy{})}), Project: "demo-project"},
+		Store:   d.bucket, Log: d.log, Notifier: printNotifier{d.out}, Metrics: nil,
 	}
 	res, err := job.Run(ctx, audit.Request{})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/acp-serverless/acp-serverless/shared/acronis"
 	"github.com/acp-serverless/acp-serverless/shared/acronis/acronistest"
 	"github.com/acp-serverless/acp-serverless/shared/reports"
 )
@@ -18,6 +19,6 @@ func runReportDownload(ctx context.Context, d *demo) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	job := &reports.Job{Client: d.client, Store: d.bucket, Log: d.log, RootTenantID: d.sim.RootTenantID(), PollMin: 500 * time.Millisecond}
+	job := &reports.Job{Client: d.client, Store: d.bucket, Log: d.log, Root: acronis.RootTenant{ID: d.sim.RootTenantID()}, PollMin: 500 * time.Millisecond}
 	return job.Run(ctx, spec)
 }

@@ -12,13 +12,7 @@ import (
 func runUsageSnapshot(ctx context.Context, d *demo) (any, error) {
 	job := &usage.Job{
 		API: d.client, Store: d.bucket, Log: d.log,
-		OwnerTenant: func(ctx context.Context) (string, error) {
-			tok, err := d.tokens.Token(ctx)
-			if err != nil {
-				return "", err
-			}
-			return acronis.TokenOwnerTenant(tok.AccessToken)
-		},
+		Root: acronis.RootTenant{Owner: acronis.TokenOwner(d.tokens)},
 	}
 	res, err := job.Run(ctx, usage.Request{})
 	if err != nil {

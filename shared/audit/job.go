@@ -64,7 +64,7 @@ type Notifier interface {
 // Job is the audit.
 type Job struct {
 	Acronis       *AcronisSource
-	RootTenantID  func(ctx context.Context) (string, error)
+	Root          acronis.RootTenant
 	CBR           *CBRSource // nil: CBR is not configured
 	CBRSkipReason string
 	CBRError      error // CBR is configured but unusable (bad secret): the provider fails

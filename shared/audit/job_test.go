@@ -78,9 +78,9 @@ func newWorld(t testing.TB, customers, resources, cbrPolicies, cbrOrgs int, opts
 	client, _ := acronis.NewClient(sim.URL(), src, hc)
 	w.tokens = src
 	w.job = &audit.Job{
-		Acronis:      &audit.AcronisSource{Client: client, PageLimit: 200},
-		RootTenantID: func(context.Context) (string, error) { return sim.RootTenantID(), nil },
-		Store:        w.store, Notifier: w.notifier, Metrics: w.metrics, Now: func() time.Time { return now },
+		Acronis: &audit.AcronisSource{Client: client, PageLimit: 200},
+		Root:    acronis.RootTenant{ID: sim.RootTenantID()},
+		Store:   w.store, Notifier: w.notifier, Metrics: w.metrics, Now: func() time.Time { return now },
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	}
 	if cbrPolicies+cbrOrgs > 0 {

@@ -117,7 +117,7 @@ func (r *run) collectors(j *Job) map[string]collector {
 			root := ""
 			if len(req.TenantIDs) == 0 {
 				var err error
-				if root, err = j.RootTenantID(ctx); err != nil {
+				if root, err = j.Root.Resolve(ctx, ""); err != nil {
 					return nil, Stats{}, err
 				}
 			}

@@ -10,14 +10,21 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 	"time"
+
+	"github.com/acp-serverless/acp-serverless/shared/awsenv"
+	"github.com/acp-serverless/acp-serverless/shared/envconfig"
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 )
 
-// Logger writes JSON lines to w at AWS_LAMBDA_LOG_LEVEL (default INFO).
+// Logger writes JSON lines to w at AWS_LAMBDA_LOG_LEVEL (default INFO):
+// under the deployed LogFormat JSON, the lines lambdacontext.NewLogger
+// writes (a test holds them equal). Not that logger itself: it writes only
+// to stdout and reads its settings at package init, and the function tests
+// read these lines to prove no secret reaches them.
 func Logger(w io.Writer) *slog.Logger {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(os.Getenv("AWS_LAMBDA_LOG_LEVEL"))); err != nil {
@@ -40,20 +47,14 @@ func (h requestID) WithAttrs(a []slog.Attr) slog.Handler { return requestID{h.Ha
 func (h requestID) WithGroup(n string) slog.Handler      { return requestID{h.Handler.WithGroup(n)} }
 
 // Env reads required variables; the error names every one that is missing.
+// (Functions with a typed Config read it with envconfig directly.)
 func Env(getenv func(string) string, names ...string) (map[string]string, error) {
+	e := envconfig.New(getenv)
 	out := make(map[string]string, len(names))
-	var missing []string
 	for _, n := range names {
-		v := strings.TrimSpace(getenv(n))
-		if v == "" {
-			missing = append(missing, n)
-		}
-		out[n] = v
+		out[n] = e.Required(n)
 	}
-	if len(missing) > 0 {
-		return out, fmt.Errorf("configuration: environment variable(s) %s not set", strings.Join(missing, ", "))
-	}
-	return out, nil
+	return out, e.Err()
 }
 
 // Handle wraps a handler: it logs the outcome and duration of each invocation
@@ -87,4 +88,37 @@ func Start[In, Out any](name string, build func(ctx context.Context, log *slog.L
 		}
 	}
 	lambda.Start(Handle(log, name, h))
+}
+
+// Handler is a function's invocation handler.
+type Handler[In, Out any] = func(context.Context, In) (Out, error)
+
+// Loader reads a function's typed configuration (a handler package's
+// LoadConfig); its error names every bad variable.
+type Loader[C any] = func(getenv func(string) string) (C, error)
+
+// Builder wires a handler from the AWS configuration and the typed one (a
+// handler package's Build).
+type Builder[C, In, Out any] = func(cfg aws.Config, conf C, log *slog.Logger) Handler[In, Out]
+
+// Main is a function's whole main: at cold start, the AWS configuration,
+// then FromEnv over the process environment, then Start.
+func Main[C, In, Out any](name string, load Loader[C], build Builder[C, In, Out]) {
+	Start(name, func(ctx context.Context, log *slog.Logger) (Handler[In, Out], error) {
+		cfg, err := awsenv.Load(ctx, "")
+		if err != nil {
+			return nil, err
+		}
+		return FromEnv(cfg, os.Getenv, load, build, log)
+	})
+}
+
+// FromEnv reads the typed configuration from getenv and builds the handler
+// on cfg: what Main does, for tests with their own getenv and aws.Config.
+func FromEnv[C, In, Out any](cfg aws.Config, getenv func(string) string, load Loader[C], build Builder[C, In, Out], log *slog.Logger) (Handler[In, Out], error) {
+	conf, err := load(getenv)
+	if err != nil {
+		return nil, err
+	}
+	return build(cfg, conf, log), nil
 }

@@ -100,7 +100,7 @@ func BenchmarkReport512MiB(b *testing.B) {
 		b.SetBytes(size)
 		for b.Loop() {
 			job := &reports.Job{Client: client, Store: &objstore.S3{Client: s3c, Bucket: bucket}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-				RootTenantID: sim.RootTenantID(), PollMin: time.Millisecond}
+				Root: acronis.RootTenant{ID: sim.RootTenantID()}, PollMin: time.Millisecond}
 			var res reports.Result
 			var err error
 			heap := peakHeap(func() { res, err = job.Run(ctx, spec) })

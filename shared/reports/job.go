@@ -31,10 +31,11 @@ type Job struct {
 	Store  objstore.Store
 	Log    *slog.Logger
 	Now    func() time.Time
-	// RootTenantID is used when the request names no tenant.
-	RootTenantID string
-	PollMin      time.Duration // first wait (default 2s); doubles up to PollMax
-	PollMax      time.Duration // default 30s
+	// Root resolves the request's tenant_id, else REPORT_TENANT_ID, else
+	// the token's owner_tuid.
+	Root    acronis.RootTenant
+	PollMin time.Duration // first wait (default 2s); doubles up to PollMax
+	PollMax time.Duration // default 30s
 	// Reserve is kept free before the deadline: once waiting would eat into
 	// it, the report is recorded as pending (default 60s, time for downloads).
 	Reserve time.Duration
@@ -109,12 +110,11 @@ func (j *Job) Run(ctx context.Context, s Spec) (Result, error) {
 	if s.ReportID != "" {
 		return j.resumeByID(ctx, s.ReportID)
 	}
-	if s.TenantID == "" {
-		s.TenantID = j.RootTenantID
+	tenant, err := j.Root.Resolve(ctx, s.TenantID)
+	if err != nil {
+		return Result{}, fmt.Errorf("report: %w", err)
 	}
-	if s.TenantID == "" {
-		return Result{}, errors.New("report: no tenant: set tenant_id in the request or the deployment's default")
-	}
+	s.TenantID = tenant
 	key := s.Key()
 	rec, err := j.readPending(ctx, key)
 	switch {

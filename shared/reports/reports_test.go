@@ -116,7 +116,7 @@ func setup(t *testing.T, b acronistest.ReportBehavior, store objstore.Store) *en
 	}
 	e := &env{sim: sim, clock: c, store: store}
 	// Each wait advances the simulator's clock instead of sleeping.
-	e.job = &reports.Job{Client: client, Store: store, RootTenantID: sim.RootTenantID(), Now: c.Now, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+	e.job = &reports.Job{Client: client, Store: store, Root: acronis.RootTenant{ID: sim.RootTenantID()}, Now: c.Now, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 		PollMin: time.Second, PollMax: 8 * time.Second, Reserve: time.Millisecond,
 		Sleep: func(ctx context.Context, d time.Duration) error { c.Add(d); return nil }}
 	return e

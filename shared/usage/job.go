@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"iter"
 	"log/slog"
@@ -44,15 +43,13 @@ type Job struct {
 	API   API
 	Store objstore.Store
 	Log   *slog.Logger
-	// RootTenantID is used when the request names none (env ROOT_TENANT_ID).
-	RootTenantID string
-	// OwnerTenant finds the API client's tenant (from the token's owner_tuid)
-	// when neither the request nor RootTenantID name a root.
-	OwnerTenant func(ctx context.Context) (string, error)
-	Workers     int   // batch calls in flight
-	PartBytes   int64 // uncompressed bytes per part before rolling over
-	PageLimit   int   // tenants per list page asked for
-	Now         func() time.Time
+	// Root resolves the request's root_tenant_id, else ROOT_TENANT_ID, else
+	// the token's owner_tuid.
+	Root      acronis.RootTenant
+	Workers   int   // batch calls in flight
+	PartBytes int64 // uncompressed bytes per part before rolling over
+	PageLimit int   // tenants per list page asked for
+	Now       func() time.Time
 }
 
 // Result is the function's answer (and what the manifest holds).
@@ -149,22 +146,11 @@ func (j *Job) Run(ctx context.Context, req Request) (Result, error) {
 	if res.Date == "" {
 		res.Date = start.Format(time.DateOnly)
 	}
-	if res.RootTenantID == "" {
-		res.RootTenantID = j.RootTenantID
+	root, err := j.Root.Resolve(ctx, req.RootTenantID)
+	if err != nil {
+		return Result{}, fmt.Errorf("usage: %w", err)
 	}
-	if res.RootTenantID == "" {
-		if j.OwnerTenant == nil {
-			return Result{}, errors.New("usage: no root tenant: give root_tenant_id, set ROOT_TENANT_ID, or use a token with owner_tuid")
-		}
-		id, err := j.OwnerTenant(ctx)
-		if err != nil {
-			return Result{}, fmt.Errorf("usage: find the API client's tenant: %w", err)
-		}
-		res.RootTenantID = id
-	}
-	if err := acronis.CheckUUID(res.RootTenantID); err != nil {
-		return Result{}, fmt.Errorf("usage: root tenant (from ROOT_TENANT_ID or token): %w", err)
-	}
+	res.RootTenantID = root
 	res.RunID = NewRunID(start)
 	prefix := RunPrefix(res.Date, res.RunID)
 	res.Manifest = prefix + "_manifest.json"

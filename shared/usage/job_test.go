@@ -412,7 +412,7 @@ func TestRootTenantResolution(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			job := &usage.Job{API: c, Store: &objstore.Dir{Root: t.TempDir()}, RootTenantID: tt.configured, OwnerTenant: owner}
+			job := &usage.Job{API: c, Store: &objstore.Dir{Root: t.TempDir()}, Root: acronis.RootTenant{ID: tt.configured, Owner: owner}}
 			res, err := job.Run(context.Background(), usage.Request{RootTenantID: tt.req})
 			if err != nil {
 				t.Fatal(err)

@@ -1,5 +1,6 @@
-// Package handler builds the policy-audit Lambda handler from its environment, so
-// main stays one line and tests (the end-to-end one too) run the deployed wiring.
+// Package handler builds the policy-audit Lambda handler from its typed
+// configuration, so main stays one line and tests (the end-to-end one too)
+// run the deployed wiring.
 package handler
 
 import (
@@ -9,12 +10,11 @@ import (
 	"log/slog"
 	"os"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/acp-serverless/acp-serverless/shared/acronis"
 	"github.com/acp-serverless/acp-serverless/shared/audit"
-	"github.com/acp-serverless/acp-serverless/shared/awsenv"
+	"github.com/acp-serverless/acp-serverless/shared/envconfig"
 	"github.com/acp-serverless/acp-serverless/shared/httpretry"
 	"github.com/acp-serverless/acp-serverless/shared/huaweicbr"
 	"github.com/acp-serverless/acp-serverless/shared/secrets"
@@ -23,26 +23,60 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 )
 
-// Build wires the handler from the environment (tests call it with moto).
-func Build(cfg aws.Config, getenv func(string) string, log *slog.Logger) (func(context.Context, json.RawMessage) (audit.Result, error), error) {
-	tokens, err := wiring.AcronisTokens(cfg, getenv)
-	if err != nil {
-		return nil, err
+// Config is the function's environment, read and checked by LoadConfig.
+type Config struct {
+	wiring.Config        // ACRONIS_TOKEN_SECRET_ID, TOKEN_REFRESH_FUNCTION, DATA_BUCKET
+	RootTenantID  string // ROOT_TENANT_ID: a UUID, or "" for the token's owner_tuid
+	TopicARN      string // AUDIT_TOPIC_ARN: "" sends no notifications
+	CBRSecretID   string // HUAWEI_CBR_SECRET_ID: "" skips Huawei Cloud CBR
+	// Rules: AUDIT_MAX_HOURS_WITHOUT_RUN, AUDIT_MAX_INTERVAL_HOURS,
+	// AUDIT_MAX_HOURS_WITHOUT_SUCCESS, AUDIT_AGENT_OFFLINE_HOURS (hours in
+	// (0, 1e6)), AUDIT_MIN_RETENTION_DAYS (days, at least 1); unset: audit's defaults.
+	Rules audit.Rules
+	// WriteReserve (AUDIT_WRITE_RESERVE_SECONDS, whole seconds, at least 1);
+	// 0: the job's own (a fifth of the time left, 2-60 s).
+	WriteReserve time.Duration
+	// RenotifyAfter (AUDIT_RENOTIFY_HOURS, 0 to 8760); 0: each critical is paged once.
+	RenotifyAfter time.Duration
+}
+
+// LoadConfig reads the environment; the error names every bad variable.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	env := envconfig.New(getenv)
+	c := Config{
+		Config:       wiring.Config{Acronis: wiring.ReadAcronis(env), Bucket: wiring.ReadBucket(env)},
+		RootTenantID: env.Optional("ROOT_TENANT_ID", acronis.CheckUUID),
+		TopicARN:     env.Optional("AUDIT_TOPIC_ARN", nil),
+		CBRSecretID:  env.Optional("HUAWEI_CBR_SECRET_ID", nil),
+		Rules:        readRules(env),
 	}
-	bucket, err := wiring.Bucket(cfg, getenv)
-	if err != nil {
-		return nil, err
-	}
-	rules, root, timing, err := settingsFromEnv(getenv)
-	if err != nil {
-		return nil, err
-	}
+	c.WriteReserve = time.Duration(env.Int("AUDIT_WRITE_RESERVE_SECONDS", 0, envconfig.AtLeast(1))) * time.Second
+	hours := env.Float("AUDIT_RENOTIFY_HOURS", 0, envconfig.Range[float64]{Min: 0, Max: 24 * 365})
+	c.RenotifyAfter = time.Duration(hours * float64(time.Hour))
+	return c, env.Err()
+}
+
+// readRules reads the thresholds over audit's defaults.
+func readRules(env *envconfig.Env) audit.Rules {
+	r := audit.Rules{}.WithDefaults()
+	hours := envconfig.Range[float64]{Min: 0, MinOpen: true, Max: 1e6, MaxOpen: true}
+	r.MaxHoursWithoutRun = env.Float("AUDIT_MAX_HOURS_WITHOUT_RUN", r.MaxHoursWithoutRun, hours)
+	r.MaxIntervalHours = env.Float("AUDIT_MAX_INTERVAL_HOURS", r.MaxIntervalHours, hours)
+	r.MaxHoursWithoutSuccess = env.Float("AUDIT_MAX_HOURS_WITHOUT_SUCCESS", r.MaxHoursWithoutSuccess, hours)
+	r.AgentOfflineHours = env.Float("AUDIT_AGENT_OFFLINE_HOURS", r.AgentOfflineHours, hours)
+	r.MinRetentionDays = env.Int("AUDIT_MIN_RETENTION_DAYS", r.MinRetentionDays, envconfig.AtLeast(1))
+	return r
+}
+
+// Build wires the handler (tests call it with moto).
+func Build(cfg aws.Config, conf Config, log *slog.Logger) func(context.Context, json.RawMessage) (audit.Result, error) {
+	deps := wiring.Wire(cfg, conf.Config)
+	bucket := deps.Bucket()
+	root := deps.RootTenant(conf.RootTenantID)
 	var notifier audit.Notifier
-	if arn := getenv("AUDIT_TOPIC_ARN"); arn != "" {
-		notifier = &audit.SNSNotifier{Client: sns.NewFromConfig(cfg), TopicArn: arn}
+	if conf.TopicARN != "" {
+		notifier = &audit.SNSNotifier{Client: sns.NewFromConfig(cfg), TopicArn: conf.TopicARN}
 	}
-	cbrSecretID := getenv("HUAWEI_CBR_SECRET_ID")
-	sm := &secrets.Cached{Store: &secrets.SecretsManager{Client: awsenv.SecretsManager(cfg)}, TTL: 5 * time.Minute}
 	hc := acronis.NewHTTPClient(acronis.HTTPOptions{})
 	cbrHTTP := huaweicbr.NewHTTPClient(httpretry.NewTransport(huaweicbr.NewTransport(huaweicbr.DefaultTimeouts), httpretry.Policy{}), huaweicbr.DefaultTimeouts)
 	return func(ctx context.Context, raw json.RawMessage) (audit.Result, error) {
@@ -50,29 +84,19 @@ func Build(cfg aws.Config, getenv func(string) string, log *slog.Logger) (func(c
 		if err != nil {
 			return audit.Result{}, err
 		}
-		job := &audit.Job{Rules: rules, Store: bucket, Notifier: notifier, Metrics: os.Stdout, Log: log,
-			CBRSkipReason: "HUAWEI_CBR_SECRET_ID is not set", WriteReserve: timing.reserve, RenotifyAfter: timing.renotify}
+		job := &audit.Job{Rules: conf.Rules, Store: bucket, Notifier: notifier, Metrics: os.Stdout, Log: log, Root: root,
+			CBRSkipReason: "HUAWEI_CBR_SECRET_ID is not set", WriteReserve: conf.WriteReserve, RenotifyAfter: conf.RenotifyAfter}
 		// The audit needs Acronis only when it is asked for.
 		if len(req.Providers) == 0 || slices.Contains(req.Providers, audit.Acronis) {
-			client, err := tokens.Client(ctx, hc)
+			client, err := deps.Tokens.Client(ctx, hc)
 			if err != nil {
 				return audit.Result{}, err
 			}
 			job.Acronis = &audit.AcronisSource{Client: client}
-			job.RootTenantID = func(ctx context.Context) (string, error) {
-				if root != "" {
-					return root, nil
-				}
-				tok, err := tokens.Token(ctx)
-				if err != nil {
-					return "", err
-				}
-				return acronis.TokenOwnerTenant(tok.AccessToken)
-			}
 		}
-		if cbrSecretID != "" {
+		if conf.CBRSecretID != "" {
 			// A broken CBR secret fails the CBR half only: Acronis is still audited.
-			creds, err := cbrCredentials(ctx, sm, cbrSecretID)
+			creds, err := cbrCredentials(ctx, deps.Secrets, conf.CBRSecretID)
 			if err != nil {
 				job.CBRError = err
 			} else {
@@ -80,46 +104,7 @@ func Build(cfg aws.Config, getenv func(string) string, log *slog.Logger) (func(c
 			}
 		}
 		return job.Run(ctx, req)
-	}, nil
-}
-
-type timing struct{ reserve, renotify time.Duration }
-
-// settingsFromEnv reads the rules, ROOT_TENANT_ID and the timing settings.
-func settingsFromEnv(getenv func(string) string) (audit.Rules, string, timing, error) {
-	rules, err := rulesFromEnv(getenv)
-	if err != nil {
-		return rules, "", timing{}, err
 	}
-	root := getenv("ROOT_TENANT_ID")
-	if root != "" {
-		if err := acronis.CheckUUID(root); err != nil {
-			return rules, "", timing{}, fmt.Errorf("configuration: ROOT_TENANT_ID: %w", err)
-		}
-	}
-	t, err := timingFromEnv(getenv)
-	return rules, root, t, err
-}
-
-// timingFromEnv reads AUDIT_WRITE_RESERVE_SECONDS (empty: a fifth of the
-// time left, 2-60 s) and AUDIT_RENOTIFY_HOURS (empty or 0: never).
-func timingFromEnv(getenv func(string) string) (timing, error) {
-	var t timing
-	if s := getenv("AUDIT_WRITE_RESERVE_SECONDS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n <= 0 {
-			return t, fmt.Errorf("configuration: AUDIT_WRITE_RESERVE_SECONDS: %q is not a positive whole number", s)
-		}
-		t.reserve = time.Duration(n) * time.Second
-	}
-	if s := getenv("AUDIT_RENOTIFY_HOURS"); s != "" {
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil || !(f >= 0 && f <= 24*365) {
-			return t, fmt.Errorf("configuration: AUDIT_RENOTIFY_HOURS: %q is not a number of hours from 0 (off) to 8760", s)
-		}
-		t.renotify = time.Duration(f * float64(time.Hour))
-	}
-	return t, nil
 }
 
 func cbrCredentials(ctx context.Context, sm secrets.Store, id string) (huaweicbr.Credentials, error) {
@@ -132,29 +117,4 @@ func cbrCredentials(ctx context.Context, sm secrets.Store, id string) (huaweicbr
 		return huaweicbr.Credentials{}, fmt.Errorf("secret %s: %w", id, err)
 	}
 	return creds, nil
-}
-
-func rulesFromEnv(getenv func(string) string) (audit.Rules, error) {
-	var r audit.Rules
-	for _, v := range []struct {
-		name string
-		dst  *float64
-	}{{"AUDIT_MAX_HOURS_WITHOUT_RUN", &r.MaxHoursWithoutRun}, {"AUDIT_MAX_INTERVAL_HOURS", &r.MaxIntervalHours},
-		{"AUDIT_MAX_HOURS_WITHOUT_SUCCESS", &r.MaxHoursWithoutSuccess}, {"AUDIT_AGENT_OFFLINE_HOURS", &r.AgentOfflineHours}} {
-		if s := getenv(v.name); s != "" {
-			f, err := strconv.ParseFloat(s, 64)
-			if err != nil || !(f > 0 && f < 1e6) {
-				return r, fmt.Errorf("configuration: %s: %q is not a positive number", v.name, s)
-			}
-			*v.dst = f
-		}
-	}
-	if s := getenv("AUDIT_MIN_RETENTION_DAYS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n <= 0 {
-			return r, fmt.Errorf("configuration: AUDIT_MIN_RETENTION_DAYS: %q is not a positive whole number", s)
-		}
-		r.MinRetentionDays = n
-	}
-	return r.WithDefaults(), nil
 }

@@ -1,79 +1,86 @@
-// Package handler builds the report-download Lambda handler from its environment, so
-// main stays one line and tests (the end-to-end one too) run the deployed wiring.
+// Package handler builds the report-download Lambda handler from its typed
+// configuration, so main stays one line and tests (the end-to-end one too)
+// run the deployed wiring.
 package handler
 
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/acp-serverless/acp-serverless/shared/acronis"
+	"github.com/acp-serverless/acp-serverless/shared/envconfig"
 	"github.com/acp-serverless/acp-serverless/shared/reports"
 	"github.com/acp-serverless/acp-serverless/shared/wiring"
 	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
-// Build wires the handler from the environment (tests call it with moto).
-func Build(cfg aws.Config, getenv func(string) string, log *slog.Logger) (func(context.Context, json.RawMessage) (reports.Result, error), error) {
-	tokens, err := wiring.AcronisTokens(cfg, getenv)
-	if err != nil {
-		return nil, err
-	}
-	bucket, err := wiring.Bucket(cfg, getenv)
-	if err != nil {
-		return nil, err
-	}
-	defaults, err := defaultsFromEnv(getenv)
-	if err != nil {
-		return nil, err
-	}
-	hc := acronis.NewHTTPClient(acronis.HTTPOptions{})
-	return func(ctx context.Context, raw json.RawMessage) (reports.Result, error) {
-		spec, err := reports.ParseRequest(raw, defaults, time.Now())
-		if err != nil {
-			return reports.Result{}, err
-		}
-		client, err := tokens.Client(ctx, hc)
-		if err != nil {
-			return reports.Result{}, err
-		}
-		job := &reports.Job{Client: client, Store: bucket, Log: log}
-		if spec.TenantID == "" && spec.ReportID == "" {
-			tok, err := tokens.Token(ctx)
-			if err != nil {
-				return reports.Result{}, err
-			}
-			if job.RootTenantID, err = acronis.TokenOwnerTenant(tok.AccessToken); err != nil {
-				return reports.Result{}, fmt.Errorf("report: no tenant_id in the request or REPORT_TENANT_ID, and %w", err)
-			}
-		}
-		return job.Run(ctx, spec)
-	}, nil
+// Config is the function's environment, read and checked by LoadConfig.
+type Config struct {
+	wiring.Config // ACRONIS_TOKEN_SECRET_ID, TOKEN_REFRESH_FUNCTION, DATA_BUCKET
+	// TenantID (REPORT_TENANT_ID) is the report's tenant when the request
+	// names none; "": the token's owner_tuid.
+	TenantID string
+	// Defaults fill what a request leaves out: REPORT_LEVEL, REPORT_FORMATS
+	// (comma-separated), REPORT_SHOW_SKUS (true or false).
+	Defaults reports.Request
 }
 
-// defaultsFromEnv reads the deployment's report defaults; bad values are
-// caught at cold start, named.
-func defaultsFromEnv(getenv func(string) string) (reports.Request, error) {
-	d := reports.Request{TenantID: getenv("REPORT_TENANT_ID"), Level: getenv("REPORT_LEVEL")}
-	if f := strings.TrimSpace(getenv("REPORT_FORMATS")); f != "" {
-		for _, s := range strings.Split(f, ",") {
-			d.Formats = append(d.Formats, strings.TrimSpace(s))
-		}
-	}
-	switch v := getenv("REPORT_SHOW_SKUS"); v {
-	case "", "false":
-	case "true":
+// LoadConfig reads the environment; the error names every bad variable.
+// Each default is checked as the request field it stands for would be.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	env := envconfig.New(getenv)
+	c := Config{Config: wiring.Config{Acronis: wiring.ReadAcronis(env), Bucket: wiring.ReadBucket(env)}}
+	c.TenantID = env.Optional("REPORT_TENANT_ID", asRequest(func(v string) reports.Request { return reports.Request{TenantID: v} }))
+	c.Defaults.Level = env.Optional("REPORT_LEVEL", asRequest(func(v string) reports.Request { return reports.Request{Level: v} }))
+	c.Defaults.Formats = splitList(env.Optional("REPORT_FORMATS", asRequest(func(v string) reports.Request { return reports.Request{Formats: splitList(v)} })))
+	// false leaves the field unset, as a request without show_skus.
+	if env.Bool("REPORT_SHOW_SKUS", false) {
 		t := true
-		d.ShowSkus = &t
-	default:
-		return d, fmt.Errorf("configuration: REPORT_SHOW_SKUS: %q is not true or false", v)
+		c.Defaults.ShowSkus = &t
 	}
-	// Validate once, as a request with these defaults would be.
-	if _, err := reports.ParseRequest(nil, d, time.Now()); err != nil {
-		return d, fmt.Errorf("configuration: %w", err)
+	return c, env.Err()
+}
+
+// asRequest checks a default as a request carrying only it, so the operator
+// reads the reason a caller would (`field "formats": ...`).
+func asRequest(req func(v string) reports.Request) func(string) error {
+	return func(v string) error {
+		_, err := reports.ParseRequest(nil, req(v), time.Now())
+		return err
 	}
-	return d, nil
+}
+
+// splitList splits a comma-separated list, trimming each item; blank is none.
+func splitList(s string) []string {
+	if strings.TrimSpace(s) == "" {
+		return nil
+	}
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		out = append(out, strings.TrimSpace(f))
+	}
+	return out
+}
+
+// Build wires the handler (tests call it with moto).
+func Build(cfg aws.Config, conf Config, log *slog.Logger) func(context.Context, json.RawMessage) (reports.Result, error) {
+	deps := wiring.Wire(cfg, conf.Config)
+	bucket := deps.Bucket()
+	root := deps.RootTenant(conf.TenantID)
+	hc := acronis.NewHTTPClient(acronis.HTTPOptions{})
+	return func(ctx context.Context, raw json.RawMessage) (reports.Result, error) {
+		spec, err := reports.ParseRequest(raw, conf.Defaults, time.Now())
+		if err != nil {
+			return reports.Result{}, err
+		}
+		client, err := deps.Tokens.Client(ctx, hc)
+		if err != nil {
+			return reports.Result{}, err
+		}
+		job := &reports.Job{Client: client, Store: bucket, Log: log, Root: root}
+		return job.Run(ctx, spec)
+	}
 }

@@ -1,7 +1,7 @@
 // Package handler builds the tenant-provisioning worker's Lambda handler
-// from its environment, so main stays one line and tests (the end-to-end one
-// too) run the deployed wiring. The webhook's intake is another function
-// (functions/webhook-intake) with another role.
+// from its typed configuration, so main stays one line and tests (the
+// end-to-end one too) run the deployed wiring. The webhook's intake is
+// another function (functions/webhook-intake) with another role.
 package handler
 
 import (
@@ -12,7 +12,7 @@ import (
 	"strings"
 
 	"github.com/acp-serverless/acp-serverless/shared/acronis"
-	"github.com/acp-serverless/acp-serverless/shared/lambdafn"
+	"github.com/acp-serverless/acp-serverless/shared/envconfig"
 	"github.com/acp-serverless/acp-serverless/shared/provisioning"
 	"github.com/acp-serverless/acp-serverless/shared/webhook"
 	"github.com/acp-serverless/acp-serverless/shared/wiring"
@@ -21,65 +21,42 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
-// workerConfig reads PARENT_TENANT_ID, ALLOW_TENANT_DELETION,
-// DEFAULT_USER_ROLE, PSA_USER_ROLE and STORAGE_INFRA_ID.
-func workerConfig(getenv func(string) string) (provisioning.Config, error) {
-	conf := provisioning.Config{ParentTenantID: getenv("PARENT_TENANT_ID"), DefaultRole: getenv("DEFAULT_USER_ROLE"),
-		PSARole: getenv("PSA_USER_ROLE"), StorageInfraID: getenv("STORAGE_INFRA_ID")}
-	if err := acronis.CheckUUID(conf.ParentTenantID); err != nil {
-		return conf, fmt.Errorf("configuration: PARENT_TENANT_ID: %w", err)
-	}
-	switch allow := getenv("ALLOW_TENANT_DELETION"); allow {
-	case "", "false":
-	case "true":
-		conf.AllowDeletion = true
-	default:
-		return conf, fmt.Errorf("configuration: ALLOW_TENANT_DELETION: %q is not true or false", allow)
-	}
-	for name, role := range map[string]string{"DEFAULT_USER_ROLE": conf.DefaultRole, "PSA_USER_ROLE": conf.PSARole} {
-		if role != "" && !webhook.ValidRole(role) {
-			return conf, fmt.Errorf("configuration: %s: %q is not in the platform's userRole list (%s)", name, role, strings.Join(webhook.Roles, ", "))
-		}
-	}
-	if id := conf.StorageInfraID; id != "" && acronis.CheckUUID(id) != nil {
-		return conf, fmt.Errorf("configuration: STORAGE_INFRA_ID: %q is not a UUID", id)
-	}
-	return conf, nil
+// Config is the function's environment, read and checked by LoadConfig.
+type Config struct {
+	wiring.Config        // ACRONIS_TOKEN_SECRET_ID, TOKEN_REFRESH_FUNCTION
+	Table         string // PROVISIONING_TABLE
+	// Provisioning: PARENT_TENANT_ID (a UUID, required),
+	// ALLOW_TENANT_DELETION (true or false), DEFAULT_USER_ROLE and
+	// PSA_USER_ROLE (the platform's userRole values), STORAGE_INFRA_ID (a UUID).
+	Provisioning provisioning.Config
 }
 
-// BuildWorker wires the worker: PROVISIONING_TABLE, the Acronis token
-// (wiring.AcronisTokens) and workerConfig's variables.
-func BuildWorker(cfg aws.Config, getenv func(string) string, log *slog.Logger) (*provisioning.Worker, error) {
-	env, err := lambdafn.Env(getenv, "PROVISIONING_TABLE", "PARENT_TENANT_ID")
-	if err != nil {
-		return nil, err
+// LoadConfig reads the environment; the error names every bad variable.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	env := envconfig.New(getenv)
+	c := Config{Config: wiring.Config{Acronis: wiring.ReadAcronis(env)}, Table: env.Required("PROVISIONING_TABLE")}
+	p := &c.Provisioning
+	if p.ParentTenantID = env.Required("PARENT_TENANT_ID"); p.ParentTenantID != "" {
+		env.Check("PARENT_TENANT_ID", acronis.CheckUUID(p.ParentTenantID))
 	}
-	conf, err := workerConfig(getenv)
-	if err != nil {
-		return nil, err
+	p.AllowDeletion = env.Bool("ALLOW_TENANT_DELETION", false)
+	p.DefaultRole = env.Optional("DEFAULT_USER_ROLE", checkRole)
+	p.PSARole = env.Optional("PSA_USER_ROLE", checkRole)
+	p.StorageInfraID = env.Optional("STORAGE_INFRA_ID", acronis.CheckUUID)
+	return c, env.Err()
+}
+
+func checkRole(role string) error {
+	if !webhook.ValidRole(role) {
+		return fmt.Errorf("%q is not in the platform's userRole list (%s)", role, strings.Join(webhook.Roles, ", "))
 	}
-	tokens, err := wiring.AcronisTokens(cfg, getenv)
-	if err != nil {
-		return nil, err
-	}
-	store := &provisioning.DynamoDB{Client: dynamodb.NewFromConfig(cfg), Table: env["PROVISIONING_TABLE"]}
-	hc := acronis.NewHTTPClient(acronis.HTTPOptions{})
-	return &provisioning.Worker{Log: log, Provisioner: func(ctx context.Context) (*provisioning.Provisioner, error) {
-		client, err := tokens.Client(ctx, hc)
-		if err != nil {
-			return nil, err
-		}
-		return &provisioning.Provisioner{API: client, Store: store, Config: conf, Log: log}, nil
-	}}, nil
+	return nil
 }
 
 // Build wires the worker's handler: an SQS batch from the FIFO queue, or the
 // on-call engineer's plain event (a dead letter's body included).
-func Build(cfg aws.Config, getenv func(string) string, log *slog.Logger) (func(context.Context, json.RawMessage) (any, error), error) {
-	worker, err := BuildWorker(cfg, getenv, log)
-	if err != nil {
-		return nil, err
-	}
+func Build(cfg aws.Config, conf Config, log *slog.Logger) func(context.Context, json.RawMessage) (any, error) {
+	worker := newWorker(cfg, conf, log)
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
 		var probe struct {
 			Records []struct {
@@ -95,5 +72,20 @@ func Build(cfg aws.Config, getenv func(string) string, log *slog.Logger) (func(c
 			return worker.HandleSQS(ctx, batch)
 		}
 		return worker.HandleEvent(ctx, raw)
-	}, nil
+	}
+}
+
+// newWorker gives each invocation a provisioner with a client on the
+// current token.
+func newWorker(cfg aws.Config, conf Config, log *slog.Logger) *provisioning.Worker {
+	deps := wiring.Wire(cfg, conf.Config)
+	store := &provisioning.DynamoDB{Client: dynamodb.NewFromConfig(cfg), Table: conf.Table}
+	hc := acronis.NewHTTPClient(acronis.HTTPOptions{})
+	return &provisioning.Worker{Log: log, Provisioner: func(ctx context.Context) (*provisioning.Provisioner, error) {
+		client, err := deps.Tokens.Client(ctx, hc)
+		if err != nil {
+			return nil, err
+		}
+		return &provisioning.Provisioner{API: client, Store: store, Config: conf.Provisioning, Log: log}, nil
+	}}
 }

@@ -1,83 +1,58 @@
-// Package handler builds the usage-snapshot Lambda handler from its environment, so
-// main stays one line and tests (the end-to-end one too) run the deployed wiring.
+// Package handler builds the usage-snapshot Lambda handler from its typed
+// configuration, so main stays one line and tests (the end-to-end one too)
+// run the deployed wiring.
 package handler
 
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
-	"math"
-	"strconv"
 
 	"github.com/acp-serverless/acp-serverless/shared/acronis"
+	"github.com/acp-serverless/acp-serverless/shared/envconfig"
 	"github.com/acp-serverless/acp-serverless/shared/throttle"
 	"github.com/acp-serverless/acp-serverless/shared/usage"
 	"github.com/acp-serverless/acp-serverless/shared/wiring"
 	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
-// Build wires the handler from the environment (tests call it with moto).
-func Build(cfg aws.Config, getenv func(string) string, log *slog.Logger) (func(context.Context, json.RawMessage) (usage.Result, error), error) {
-	tokens, err := wiring.AcronisTokens(cfg, getenv)
-	if err != nil {
-		return nil, err
+// Config is the function's environment, read and checked by LoadConfig.
+type Config struct {
+	wiring.Config         // ACRONIS_TOKEN_SECRET_ID, TOKEN_REFRESH_FUNCTION, DATA_BUCKET
+	RootTenantID  string  // ROOT_TENANT_ID: a UUID, or "" for the token's owner_tuid
+	MaxRPS        float64 // ACRONIS_MAX_RPS: (0, 1000], default 10
+	Workers       int     // USAGE_WORKERS: batch calls in flight, 1-1000, default usage.DefaultWorkers
+}
+
+// LoadConfig reads the environment; the error names every bad variable.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	env := envconfig.New(getenv)
+	c := Config{
+		Config:       wiring.Config{Acronis: wiring.ReadAcronis(env), Bucket: wiring.ReadBucket(env)},
+		RootTenantID: env.Optional("ROOT_TENANT_ID", acronis.CheckUUID),
+		MaxRPS:       env.Float("ACRONIS_MAX_RPS", 10, envconfig.Range[float64]{Min: 0, MinOpen: true, Max: 1000}),
+		Workers:      env.Int("USAGE_WORKERS", usage.DefaultWorkers, envconfig.Range[int]{Min: 1, Max: 1000}),
 	}
-	bucket, err := wiring.Bucket(cfg, getenv)
-	if err != nil {
-		return nil, err
-	}
-	rps, err := envNumber(getenv, "ACRONIS_MAX_RPS", 10)
-	if err != nil {
-		return nil, err
-	}
-	workers, err := envNumber(getenv, "USAGE_WORKERS", usage.DefaultWorkers)
-	if err != nil {
-		return nil, err
-	}
-	if workers != math.Trunc(workers) {
-		return nil, fmt.Errorf("configuration: USAGE_WORKERS: %q is not a whole number", getenv("USAGE_WORKERS"))
-	}
-	root := getenv("ROOT_TENANT_ID")
-	if root != "" {
-		if err := acronis.CheckUUID(root); err != nil {
-			return nil, fmt.Errorf("configuration: ROOT_TENANT_ID: %w", err)
-		}
-	}
+	return c, env.Err()
+}
+
+// Build wires the handler (tests call it with moto).
+func Build(cfg aws.Config, conf Config, log *slog.Logger) func(context.Context, json.RawMessage) (usage.Result, error) {
+	deps := wiring.Wire(cfg, conf.Config)
+	bucket := deps.Bucket()
+	root := deps.RootTenant(conf.RootTenantID)
 	// One pace for the whole invocation, retries included.
-	hc := acronis.NewHTTPClient(acronis.HTTPOptions{Base: throttle.New(nil, rps, 1)})
+	hc := acronis.NewHTTPClient(acronis.HTTPOptions{Base: throttle.New(nil, conf.MaxRPS, 1)})
 	return func(ctx context.Context, raw json.RawMessage) (usage.Result, error) {
 		req, err := usage.ParseRequest(raw)
 		if err != nil {
 			return usage.Result{}, err
 		}
-		client, err := tokens.Client(ctx, hc)
+		client, err := deps.Tokens.Client(ctx, hc)
 		if err != nil {
 			return usage.Result{}, err
 		}
-		job := &usage.Job{
-			API: client, Store: bucket, Log: log, RootTenantID: root, Workers: int(workers),
-			OwnerTenant: func(ctx context.Context) (string, error) {
-				tok, err := tokens.Token(ctx)
-				if err != nil {
-					return "", err
-				}
-				return acronis.TokenOwnerTenant(tok.AccessToken)
-			},
-		}
+		job := &usage.Job{API: client, Store: bucket, Log: log, Root: root, Workers: conf.Workers}
 		return job.Run(ctx, req)
-	}, nil
-}
-
-// envNumber reads an optional positive number.
-func envNumber(getenv func(string) string, name string, def float64) (float64, error) {
-	v := getenv(name)
-	if v == "" {
-		return def, nil
 	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || f <= 0 || f > 1000 {
-		return 0, fmt.Errorf("configuration: %s: %q is not a number in (0, 1000]", name, v)
-	}
-	return f, nil
 }

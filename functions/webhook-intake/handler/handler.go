@@ -1,5 +1,5 @@
-// Package handler builds the webhook-intake Lambda handler from its
-// environment, so main stays one line and tests run the deployed wiring.
+// Package handler builds the webhook-intake Lambda handler from its typed
+// configuration, so main stays one line and tests run the deployed wiring.
 package handler
 
 import (
@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/acp-serverless/acp-serverless/shared/awsenv"
-	"github.com/acp-serverless/acp-serverless/shared/lambdafn"
+	"github.com/acp-serverless/acp-serverless/shared/envconfig"
 	"github.com/acp-serverless/acp-serverless/shared/provisioning"
 	"github.com/acp-serverless/acp-serverless/shared/secrets"
 	"github.com/aws/aws-lambda-go/events"
@@ -20,29 +20,40 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
-// Build wires the intake: WEBHOOK_SECRET_ID, PROVISIONING_TABLE and
-// PROVISIONING_QUEUE_URL (a FIFO queue). It verifies, parses, records,
-// enqueues and answers; it holds no Acronis credential.
-func Build(cfg aws.Config, getenv func(string) string, log *slog.Logger) (func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error), error) {
-	env, err := lambdafn.Env(getenv, "WEBHOOK_SECRET_ID", "PROVISIONING_TABLE", "PROVISIONING_QUEUE_URL")
-	if err != nil {
-		return nil, err
+// Config is the function's environment, read and checked by LoadConfig.
+// The intake holds no Acronis credential.
+type Config struct {
+	SecretID string // WEBHOOK_SECRET_ID: the signing key, at least 16 characters
+	Table    string // PROVISIONING_TABLE: event ids already seen
+	QueueURL string // PROVISIONING_QUEUE_URL: a FIFO queue (.fifo)
+}
+
+// LoadConfig reads the environment; the error names every bad variable.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	env := envconfig.New(getenv)
+	c := Config{SecretID: env.Required("WEBHOOK_SECRET_ID"), Table: env.Required("PROVISIONING_TABLE"), QueueURL: env.Required("PROVISIONING_QUEUE_URL")}
+	if c.QueueURL != "" && !strings.HasSuffix(c.QueueURL, ".fifo") {
+		env.Check("PROVISIONING_QUEUE_URL", fmt.Errorf("%q is not a FIFO queue (.fifo): a customer's events must stay in order", c.QueueURL))
 	}
-	if !strings.HasSuffix(env["PROVISIONING_QUEUE_URL"], ".fifo") {
-		return nil, fmt.Errorf("configuration: PROVISIONING_QUEUE_URL: %q is not a FIFO queue (.fifo): a customer's events must stay in order", env["PROVISIONING_QUEUE_URL"])
-	}
+	return c, env.Err()
+}
+
+// Build wires the intake: it verifies, parses, records, enqueues and answers.
+func Build(cfg aws.Config, conf Config, log *slog.Logger) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	// Its own store, with wiring's TTL: importing shared/wiring would link
+	// the Lambda and Acronis clients (0.5 MiB) into a function that calls neither.
 	sm := &secrets.Cached{Store: &secrets.SecretsManager{Client: awsenv.SecretsManager(cfg)}, TTL: 5 * time.Minute}
 	intake := &provisioning.Intake{
 		Key: func(ctx context.Context) ([]byte, error) {
-			k, err := sm.Get(ctx, env["WEBHOOK_SECRET_ID"])
+			k, err := sm.Get(ctx, conf.SecretID)
 			if err == nil && len(strings.TrimSpace(string(k))) < 16 {
 				err = errors.New("webhook signing key shorter than 16 characters")
 			}
 			return []byte(strings.TrimSpace(string(k))), err
 		},
-		Store: &provisioning.DynamoDB{Client: dynamodb.NewFromConfig(cfg), Table: env["PROVISIONING_TABLE"]},
-		Queue: &provisioning.SQSQueue{Client: sqs.NewFromConfig(cfg), URL: env["PROVISIONING_QUEUE_URL"]},
+		Store: &provisioning.DynamoDB{Client: dynamodb.NewFromConfig(cfg), Table: conf.Table},
+		Queue: &provisioning.SQSQueue{Client: sqs.NewFromConfig(cfg), URL: conf.QueueURL},
 		Log:   log,
 	}
-	return intake.HandleHTTP, nil
+	return intake.HandleHTTP
 }
