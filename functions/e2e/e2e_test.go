@@ -200,7 +200,7 @@ func pass(t *testing.T, faulty bool) outcome {
 	}
 	as := func(fn string) aws.Config { return roles.config(t, cfg, fn, tnames) }
 
-	th, err := tokenhandler.Build(as("TokenRefreshFunction"), getenv, log)
+	th, err := lambdafn.FromEnv(as("TokenRefreshFunction"), getenv, tokenhandler.LoadConfig, tokenhandler.Build, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -81,7 +81,7 @@ func runToken(t *testing.T, tr *mototest.Translated) error {
 	}
 	cfg := (&roleSet{}).configFrom(t, tr, admin, "TokenRefreshFunction", names)
 	env := map[string]string{"ACRONIS_CLIENT_SECRET_ID": client, "ACRONIS_TOKEN_SECRET_ID": token}
-	h, err := tokenhandler.Build(cfg, func(k string) string { return env[k] }, lambdafn.Logger(&bytes.Buffer{}))
+	h, err := lambdafn.FromEnv(cfg, func(k string) string { return env[k] }, tokenhandler.LoadConfig, tokenhandler.Build, lambdafn.Logger(&bytes.Buffer{}))
 	if err != nil {
 		t.Fatal(err)
 	}

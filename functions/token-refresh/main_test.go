@@ -53,7 +53,7 @@ func TestHandlerOverEvents(t *testing.T) {
 	cfg, clientID, tokenID := secretsFor(t, value, "{}")
 	var logs bytes.Buffer
 	env := map[string]string{"ACRONIS_CLIENT_SECRET_ID": clientID, "ACRONIS_TOKEN_SECRET_ID": tokenID}
-	h, err := handler.Build(cfg, func(k string) string { return env[k] }, lambdafn.Logger(&logs))
+	h, err := lambdafn.FromEnv(cfg, func(k string) string { return env[k] }, handler.LoadConfig, handler.Build, lambdafn.Logger(&logs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestHandlerOverEvents(t *testing.T) {
 }
 
 func TestBuildNamesMissingVariables(t *testing.T) {
-	_, err := handler.Build(aws.Config{}, func(string) string { return "" }, lambdafn.Logger(&bytes.Buffer{}))
+	_, err := lambdafn.FromEnv(aws.Config{}, func(string) string { return "" }, handler.LoadConfig, handler.Build, lambdafn.Logger(&bytes.Buffer{}))
 	if err == nil || !strings.Contains(err.Error(), "ACRONIS_CLIENT_SECRET_ID, ACRONIS_TOKEN_SECRET_ID") {
 		t.Fatalf("err %v", err)
 	}
@@ -140,7 +140,7 @@ func TestFreshStackDoesNotPage(t *testing.T) {
 			cfg, clientID, tokenID := secretsFor(t, tt.client, "{}")
 			var logs bytes.Buffer
 			env := map[string]string{"ACRONIS_CLIENT_SECRET_ID": clientID, "ACRONIS_TOKEN_SECRET_ID": tokenID}
-			h, err := handler.Build(cfg, func(k string) string { return env[k] }, lambdafn.Logger(&logs))
+			h, err := lambdafn.FromEnv(cfg, func(k string) string { return env[k] }, handler.LoadConfig, handler.Build, lambdafn.Logger(&logs))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/acp-serverless/acp-serverless/shared/awsenv"
-	"github.com/acp-serverless/acp-serverless/shared/envconfig"
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -45,17 +44,6 @@ func (h requestID) Handle(ctx context.Context, r slog.Record) error {
 
 func (h requestID) WithAttrs(a []slog.Attr) slog.Handler { return requestID{h.Handler.WithAttrs(a)} }
 func (h requestID) WithGroup(n string) slog.Handler      { return requestID{h.Handler.WithGroup(n)} }
-
-// Env reads required variables; the error names every one that is missing.
-// (Functions with a typed Config read it with envconfig directly.)
-func Env(getenv func(string) string, names ...string) (map[string]string, error) {
-	e := envconfig.New(getenv)
-	out := make(map[string]string, len(names))
-	for _, n := range names {
-		out[n] = e.Required(n)
-	}
-	return out, e.Err()
-}
 
 // Handle wraps a handler: it logs the outcome and duration of each invocation
 // and returns the handler's result unchanged.

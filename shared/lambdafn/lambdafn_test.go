@@ -17,27 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
-func TestEnv(t *testing.T) {
-	vars := map[string]string{"A": "1", "B": " ", "C": "3"}
-	tests := []struct {
-		names   []string
-		wantErr string
-	}{
-		{[]string{"A", "C"}, ""},
-		{[]string{"A", "B", "D"}, "B, D not set"},
-	}
-	for _, tt := range tests {
-		got, err := Env(func(k string) string { return vars[k] }, tt.names...)
-		if tt.wantErr == "" {
-			if err != nil || got["A"] != "1" || got["C"] != "3" {
-				t.Fatalf("%v %v", got, err)
-			}
-		} else if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-			t.Fatalf("err %v, want %q", err, tt.wantErr)
-		}
-	}
-}
-
 func TestHandleLogsJSONWithRequestID(t *testing.T) {
 	var buf bytes.Buffer
 	log := Logger(&buf)
