@@ -27,7 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 )
 
-func TestMain(m *testing.M) { mototest.Main(m) }
+func TestMain(m *testing.M) { mototest.MainIAM(m) }
 
 func TestEventsParse(t *testing.T) {
 	files, _ := filepath.Glob("../../events/policy-audit*.json")
@@ -57,13 +57,16 @@ func TestHandler(t *testing.T) {
 	sm := awsenv.SecretsManager(cfg)
 	tokenID, cbrID, badCBR, bucket := mototest.Name("token"), mototest.Name("cbr"), mototest.Name("cbr-bad"), mototest.Name("data")
 	cbrCreds, _ := json.Marshal(cbr.Credentials())
+	arns := map[string]string{}
 	for name, v := range map[string]string{
 		tokenID: fmt.Sprintf(`{"access_token":%q,"expires_at":%q,"base_url":%q}`, tok, time.Now().Add(time.Hour).Format(time.RFC3339), sim.URL()),
 		cbrID:   string(cbrCreds), badCBR: `{"region":"x"}`,
 	} {
-		if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(v)}); err != nil {
+		out, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(v)})
+		if err != nil {
 			t.Fatal(err)
 		}
+		arns[name] = aws.ToString(out.ARN)
 	}
 	s3c := awsenv.S3(cfg)
 	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
@@ -97,7 +100,17 @@ func TestHandler(t *testing.T) {
 			env := map[string]string{"ACRONIS_TOKEN_SECRET_ID": tokenID, "TOKEN_REFRESH_FUNCTION": "token-refresh", "DATA_BUCKET": bucket,
 				"AUDIT_TOPIC_ARN": aws.ToString(topic.TopicArn), "HUAWEI_CBR_SECRET_ID": tt.cbrSecret, "ROOT_TENANT_ID": sim.RootTenantID()}
 			var logs bytes.Buffer
-			h, err := lambdafn.FromEnv(cfg, func(k string) string { return env[k] }, handler.LoadConfig, handler.Build, lambdafn.Logger(&logs))
+			// Run as deployed: with the role SAM generates for the
+			// function, its CBR secret grant included when one is set.
+			role := mototest.RoleConfig(t, "PolicyAuditFunction", mototest.Names{
+				"AcronisTokenSecret":       arns[tokenID],
+				"HuaweiCbrSecretArn":       arns[tt.cbrSecret],
+				"TokenRefreshFunction.Arn": mototest.FunctionARN("token-refresh"),
+				"DataBucket.Arn":           mototest.BucketARN(bucket),
+				"AuditTopic":               aws.ToString(topic.TopicArn),
+				"AsyncFailureQueue.Arn":    mototest.QueueARN(mototest.Name("async")),
+			})
+			h, err := lambdafn.FromEnv(role, func(k string) string { return env[k] }, handler.LoadConfig, handler.Build, lambdafn.Logger(&logs))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -27,7 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
-func TestMain(m *testing.M) { mototest.Main(m) }
+func TestMain(m *testing.M) { mototest.MainIAM(m) }
 
 // Every sample event parses; the deployed wiring runs one against moto and the simulator.
 func TestEvents(t *testing.T) {
@@ -54,7 +54,8 @@ func TestHandler(t *testing.T) {
 	sm := awsenv.SecretsManager(moto.Config())
 	tokenID, bucket := mototest.Name("token"), mototest.Name("data")
 	stored := fmt.Sprintf(`{"access_token":%q,"expires_at":%q,"base_url":%q}`, tok, time.Now().Add(time.Hour).Format(time.RFC3339), sim.URL())
-	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(tokenID), SecretString: aws.String(stored)}); err != nil {
+	created, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(tokenID), SecretString: aws.String(stored)})
+	if err != nil {
 		t.Fatal(err)
 	}
 	s3c := awsenv.S3(moto.Config())
@@ -63,7 +64,14 @@ func TestHandler(t *testing.T) {
 	}
 	env := map[string]string{"ACRONIS_TOKEN_SECRET_ID": tokenID, "TOKEN_REFRESH_FUNCTION": "token-refresh", "DATA_BUCKET": bucket, "REPORT_FORMATS": "csv_v2_0"}
 	var logs bytes.Buffer
-	h, err := lambdafn.FromEnv(moto.Config(), func(k string) string { return env[k] }, handler.LoadConfig, handler.Build, lambdafn.Logger(&logs))
+	// Run as deployed: with the role SAM generates for the function.
+	role := mototest.RoleConfig(t, "ReportDownloadFunction", mototest.Names{
+		"AcronisTokenSecret":       aws.ToString(created.ARN),
+		"TokenRefreshFunction.Arn": mototest.FunctionARN("token-refresh"),
+		"DataBucket.Arn":           mototest.BucketARN(bucket),
+		"AsyncFailureQueue.Arn":    mototest.QueueARN(mototest.Name("async")),
+	})
+	h, err := lambdafn.FromEnv(role, func(k string) string { return env[k] }, handler.LoadConfig, handler.Build, lambdafn.Logger(&logs))
 	if err != nil {
 		t.Fatal(err)
 	}
