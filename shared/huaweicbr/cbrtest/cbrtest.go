@@ -372,16 +372,27 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// recorder logs a request when its status is decided, before any byte
+// reaches the client: a test that has its answer finds it in the log.
 type recorder struct {
 	http.ResponseWriter
 	status int
+	logged func(status int)
 }
 
 func (r *recorder) WriteHeader(c int) {
 	if r.status == 0 {
 		r.status = c
+		r.logged(c)
 	}
 	r.ResponseWriter.WriteHeader(c)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.WriteHeader(http.StatusOK)
+	}
+	return r.ResponseWriter.Write(b)
 }
 
 // Handler serves the simulator.
@@ -398,11 +409,15 @@ func (s *Server) Handler() http.Handler {
 		WriteError(w, http.StatusNotFound, "APIG.0101", "The API does not exist or has not been published in the environment")
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &recorder{ResponseWriter: w}
-		defer func() {
+		rec := &recorder{ResponseWriter: w, logged: func(status int) {
 			s.logMu.Lock()
-			s.log = append(s.log, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Status: rec.status})
+			s.log = append(s.log, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Status: status})
 			s.logMu.Unlock()
+		}}
+		defer func() {
+			if rec.status == 0 { // nothing answered (a dropped connection)
+				rec.logged(0)
+			}
 		}()
 		if s.fault(rec, r) {
 			return
@@ -463,6 +478,7 @@ func (s *Server) fault(w http.ResponseWriter, r *http.Request) bool {
 		if hj, ok := w.(*recorder).ResponseWriter.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
 				w.(*recorder).status = -1
+				w.(*recorder).logged(-1)
 				conn.Close()
 				return true
 			}
