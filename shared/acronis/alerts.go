@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -81,7 +82,7 @@ func (c *Client) Alerts(ctx context.Context, q AlertQuery) iter.Seq2[AlertPage, 
 			yield(AlertPage{}, errors.New("acronis: alerts: no tenants given"))
 			return
 		}
-		for _, batch := range Batches(q.Tenants, MaxBatch) {
+		for batch := range slices.Chunk(q.Tenants, MaxBatch) {
 			if err := checkTenantIDs(batch); err != nil {
 				yield(AlertPage{}, fmt.Errorf("acronis: alerts: %w", err))
 				return
@@ -135,9 +136,7 @@ func FilteredPages[T any](ctx context.Context, c *Client, path string, query url
 	decode func([]byte) ([]T, string, error)) iter.Seq2[[]T, error] {
 	return pageWalk[T]{path: path, first: query, decode: decode, next: func(after string) url.Values {
 		q := url.Values{}
-		for k, v := range query {
-			q[k] = v
-		}
+		maps.Copy(q, query)
 		q.Set("after", after)
 		return q
 	}}.run(ctx, c)
@@ -160,7 +159,7 @@ func (w pageWalk[T]) run(ctx context.Context, c *Client) iter.Seq2[[]T, error] {
 		q, seen := w.first, map[string]bool{}
 		for {
 			var raw json.RawMessage
-			if err := c.Do(ctx, "GET", path, q, nil, &raw); err != nil {
+			if err := c.Do(ctx, Request{Method: "GET", Path: path, Query: q}, &raw); err != nil {
 				yield(nil, err)
 				return
 			}

@@ -456,7 +456,7 @@ func TestCredentialsDoNotFollowRedirectOffOrigin(t *testing.T) {
 	}{
 		{"API call", func(ctx context.Context) error {
 			c, _ := acronis.NewClient(dc.URL, staticOK{}, hc)
-			return c.Do(ctx, "GET", "/api/2/tenants/x", nil, nil, nil)
+			return c.Do(ctx, acronis.Request{Method: "GET", Path: "/api/2/tenants/x"}, nil)
 		}},
 		{"token request", func(ctx context.Context) error {
 			cc := &acronis.ClientCredentials{Creds: acronis.Credentials{BaseURL: dc.URL, ClientID: "id", ClientSecret: "secret"}, HTTP: hc}
@@ -521,13 +521,13 @@ func always(mode string) func(int) string { return func(int) string { return mod
 // layers add up instead of multiplying. The README's table is this one.
 func TestWorstCaseRequests(t *testing.T) {
 	get := func(ctx context.Context, c *acronis.Client, _ acronis.TokenSource) error {
-		return c.Do(ctx, "GET", "/api/2/tenants/x", nil, nil, new(json.RawMessage))
+		return c.Do(ctx, acronis.Request{Method: "GET", Path: "/api/2/tenants/x"}, new(json.RawMessage))
 	}
 	post := func(ctx context.Context, c *acronis.Client, _ acronis.TokenSource) error {
-		return c.Do(ctx, "POST", "/api/2/tenants", nil, map[string]string{"name": "n"}, new(json.RawMessage))
+		return c.Do(ctx, acronis.Request{Method: "POST", Path: "/api/2/tenants", Body: map[string]string{"name": "n"}}, new(json.RawMessage))
 	}
 	stream := func(ctx context.Context, c *acronis.Client, _ acronis.TokenSource) error {
-		resp, err := c.Stream(ctx, "GET", "/api/2/reports/r/stored/s", nil, nil)
+		resp, err := c.Stream(ctx, acronis.Request{Method: "GET", Path: "/api/2/reports/r/stored/s"})
 		if err == nil {
 			_, err = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
@@ -638,7 +638,7 @@ func TestHTTPTimeouts(t *testing.T) {
 			defer srv.Close()
 			c, _ := acronis.NewClient(srv.URL, staticOK{}, acronis.NewHTTPClient(tt.opts))
 			start := time.Now()
-			err := c.Do(context.Background(), "GET", "/api/2/tenants/x", nil, nil, new(json.RawMessage))
+			err := c.Do(context.Background(), acronis.Request{Method: "GET", Path: "/api/2/tenants/x"}, new(json.RawMessage))
 			if err == nil || time.Since(start) > time.Second {
 				t.Fatalf("err %v after %v; want a timeout well before the server's 2s", err, time.Since(start))
 			}

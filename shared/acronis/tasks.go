@@ -86,7 +86,7 @@ const DefaultTaskLimit = 200
 // Tasks walks the completed tasks matching q, newest completion first.
 func (c *Client) Tasks(ctx context.Context, q TaskQuery) iter.Seq2[TaskPage, error] {
 	return func(yield func(TaskPage, error) bool) {
-		batches := Batches(q.ResourceIDs, MaxBatch)
+		batches := slices.Collect(slices.Chunk(q.ResourceIDs, MaxBatch))
 		if len(q.ResourceIDs) == 0 {
 			batches = [][]string{nil}
 		}

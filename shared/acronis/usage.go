@@ -269,7 +269,8 @@ func (c *Client) EachTenantUsage(ctx context.Context, ids []string, fn func(Tena
 		}
 	}
 	const path = "/api/2/tenants/usages"
-	resp, err := c.send(ctx, "GET", path, url.Values{"tenants": {strings.Join(ids, ",")}}, nil, "application/json")
+	query := url.Values{"tenants": {strings.Join(ids, ",")}}
+	resp, err := c.send(ctx, Request{Method: "GET", Path: path, Query: query}, "application/json")
 	if err != nil {
 		return err
 	}
@@ -293,7 +294,7 @@ func (c *Client) TenantUsages(ctx context.Context, id string) ([]Usage, error) {
 	}
 	var raw json.RawMessage
 	path := "/api/2/tenants/" + id + "/usages"
-	if err := c.Do(ctx, "GET", path, nil, nil, &raw); err != nil {
+	if err := c.Do(ctx, Request{Method: "GET", Path: path}, &raw); err != nil {
 		return nil, err
 	}
 	out, err := DecodeUsages(raw)

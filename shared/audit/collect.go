@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -88,7 +89,7 @@ func agentRoots(root string, tenantIDs []string) []string {
 func (a *AcronisSource) tenants(ctx context.Context, root string, tenantIDs []string) (map[string]string, []string, error) {
 	names := map[string]string{} // uuid -> tenant name
 	if len(tenantIDs) > 0 {
-		for _, batch := range acronis.Batches(tenantIDs, acronis.MaxBatch) {
+		for batch := range slices.Chunk(tenantIDs, acronis.MaxBatch) {
 			for page, err := range a.Client.ListTenants(ctx, acronis.TenantFilter{UUIDs: batch, Lod: "basic"}) {
 				if err != nil {
 					return nil, nil, fmt.Errorf("acronis: tenants: %w", err)

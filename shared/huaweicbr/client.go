@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -370,9 +371,7 @@ func offsetPages[T any](ctx context.Context, c *Client, path string, q url.Value
 	var prev json.RawMessage
 	for offset, n := 0, 0; n < maxPages; n++ {
 		qq := url.Values{}
-		for k, v := range q {
-			qq[k] = v
-		}
+		maps.Copy(qq, q)
 		qq.Set("limit", strconv.Itoa(PageSize))
 		qq.Set("offset", strconv.Itoa(offset))
 		var page listPage
