@@ -146,34 +146,8 @@ func decodeUsagesBatch(r io.Reader, fn func(TenantUsage) error) error {
 			return errors.New("usage batch: items given twice")
 		}
 		sawItems = true
-		// Peek: null is an empty list; anything else must open one.
-		tok, err := dec.Token()
-		if err != nil {
-			return fmt.Errorf("usage batch: items: decode: %w", err)
-		}
-		if tok == nil {
-			continue
-		}
-		if tok != json.Delim('[') {
-			return fmt.Errorf("usage batch: items: got %v where a list belongs", tok)
-		}
-		for i := 0; dec.More(); i++ {
-			var tu TenantUsage
-			if err := dec.Decode(&tu); err != nil {
-				return fmt.Errorf("usage batch: items[%d]: decode: %w", i, err)
-			}
-			if err := CheckUUID(tu.Tenant); err != nil {
-				return fmt.Errorf("usage batch: items[%d].tenant: %w", i, err)
-			}
-			if err := checkUsages(tu.Usages); err != nil {
-				return fmt.Errorf("usage batch: items[%d]: %w", i, err)
-			}
-			if err := fn(tu); err != nil {
-				return err
-			}
-		}
-		if err := expectDelim(dec, ']'); err != nil {
-			return fmt.Errorf("usage batch: items: %w", err)
+		if err := decodeUsageItems(dec, fn); err != nil {
+			return err
 		}
 	}
 	if err := expectDelim(dec, '}'); err != nil {
@@ -249,6 +223,40 @@ func (c *Client) UsagesBatch(ctx context.Context, ids []string) ([]TenantUsage, 
 		return nil, err
 	}
 	return out, nil
+}
+
+// decodeUsageItems reads the value of "items": null (an empty list) or a
+// list of TenantUsage, each checked and handed to fn as it is read.
+func decodeUsageItems(dec *json.Decoder, fn func(TenantUsage) error) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return fmt.Errorf("usage batch: items: decode: %w", err)
+	}
+	if tok == nil {
+		return nil
+	}
+	if tok != json.Delim('[') {
+		return fmt.Errorf("usage batch: items: got %v where a list belongs", tok)
+	}
+	for i := 0; dec.More(); i++ {
+		var tu TenantUsage
+		if err := dec.Decode(&tu); err != nil {
+			return fmt.Errorf("usage batch: items[%d]: decode: %w", i, err)
+		}
+		if err := CheckUUID(tu.Tenant); err != nil {
+			return fmt.Errorf("usage batch: items[%d].tenant: %w", i, err)
+		}
+		if err := checkUsages(tu.Usages); err != nil {
+			return fmt.Errorf("usage batch: items[%d]: %w", i, err)
+		}
+		if err := fn(tu); err != nil {
+			return err
+		}
+	}
+	if err := expectDelim(dec, ']'); err != nil {
+		return fmt.Errorf("usage batch: items: %w", err)
+	}
+	return nil
 }
 
 // EachTenantUsage is UsagesBatch that hands each tenant's entry to fn as it

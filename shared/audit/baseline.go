@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"encoding/json"
@@ -150,7 +151,7 @@ func (r *run) judge(prev previousRun) {
 		}
 		s.BySeverity[f.Severity]++
 		s.ByProvider[f.Provider]++
-		t := firstNonEmpty(f.TenantID, f.Customer)
+		t := cmp.Or(f.TenantID, f.Customer)
 		if s.ByTenant[t] == nil {
 			s.ByTenant[t] = map[string]int{}
 		}

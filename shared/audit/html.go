@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"cmp"
 	"fmt"
 	"html"
 	"io"
@@ -22,7 +23,7 @@ func groups(fs []Finding) []group {
 	idx := map[string]int{}
 	var out []group
 	for _, f := range fs {
-		c := firstNonEmpty(f.Customer, "(unknown customer)")
+		c := cmp.Or(f.Customer, "(unknown customer)")
 		i, ok := idx[c]
 		if !ok {
 			i = len(out)
@@ -170,7 +171,7 @@ func reportGroup(p func(string, ...any), g group, oldest map[string]time.Time) {
 
 func oldestFor(g group, oldest map[string]time.Time) (time.Time, bool) {
 	for _, f := range g.Findings {
-		if t, ok := oldest[firstNonEmpty(f.TenantID, f.Customer)]; ok && f.Provider == Acronis {
+		if t, ok := oldest[cmp.Or(f.TenantID, f.Customer)]; ok && f.Provider == Acronis {
 			return t, true
 		}
 	}
