@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/acp-serverless/acp-serverless/shared/inputcheck"
 )
 
 // AlertsPath is the Alert Manager v1 list endpoint.
@@ -122,7 +124,7 @@ func alertFilter(q AlertQuery, batch []string) url.Values {
 func checkTenantIDs(ids []string) error {
 	for _, id := range ids {
 		if id == "" || len(id) > 64 || strings.ContainsAny(id, "(),&=/ ") {
-			return fmt.Errorf("tenant id %q: not a tenant id", truncate(id, 40))
+			return fmt.Errorf("tenant id %q: not a tenant id", inputcheck.Truncate(id, 40))
 		}
 	}
 	return nil
@@ -261,7 +263,7 @@ func (v alertView) alert() (Alert, error) {
 		}
 	}
 	if !slices.Contains(alertSeverities, *v.Severity) {
-		return Alert{}, fmt.Errorf("severity: %q is not one of %v", truncate(*v.Severity, 40), alertSeverities)
+		return Alert{}, fmt.Errorf("severity: %q is not one of %v", inputcheck.Truncate(*v.Severity, 40), alertSeverities)
 	}
 	if v.Tenant.ID == "" {
 		return Alert{}, errors.New("tenant.id: empty")
@@ -353,5 +355,5 @@ func ParseStamp(s string) (time.Time, error) {
 			return t.UTC(), nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("time %q: not RFC 3339 (zone and fractions optional)", truncate(s, 40))
+	return time.Time{}, fmt.Errorf("time %q: not RFC 3339 (zone and fractions optional)", inputcheck.Truncate(s, 40))
 }

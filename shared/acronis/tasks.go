@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/acp-serverless/acp-serverless/shared/inputcheck"
 )
 
 // TasksPath is the Task Manager v2 list endpoint.
@@ -219,7 +221,7 @@ func (v taskView) task() (Task, error) {
 	case v.State == nil:
 		return Task{}, errors.New("state: missing")
 	case !slices.Contains(taskStates, *v.State):
-		return Task{}, fmt.Errorf("state: %q is not one of %v", truncate(*v.State, 40), taskStates)
+		return Task{}, fmt.Errorf("state: %q is not one of %v", inputcheck.Truncate(*v.State, 40), taskStates)
 	case v.EnqueuedAt == nil:
 		return Task{}, errors.New("enqueuedAt: missing")
 	case v.UpdatedAt == nil:
@@ -262,7 +264,7 @@ func (v taskView) result(t *Task) error {
 		return errors.New("result.code: missing")
 	}
 	if !slices.Contains(taskResults, *v.Result.Code) {
-		return fmt.Errorf("result.code: %q is not one of %v", truncate(*v.Result.Code, 40), taskResults)
+		return fmt.Errorf("result.code: %q is not one of %v", inputcheck.Truncate(*v.Result.Code, 40), taskResults)
 	}
 	t.ResultCode = *v.Result.Code
 	if e := v.Result.Error; e != nil {

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/acp-serverless/acp-serverless/shared/inputcheck"
 )
 
 // Tenant kinds.
@@ -181,7 +183,7 @@ func (c *Client) DeleteTenant(ctx context.Context, id string, version int64) err
 // tenant ids (usage and policy contexts) are not UUIDs and must not pass.
 func CheckUUID(s string) error {
 	if len(s) != 36 {
-		return fmt.Errorf("%q is not a UUID", truncate(s, 40))
+		return fmt.Errorf("%q is not a UUID", inputcheck.Truncate(s, 40))
 	}
 	for i, r := range s {
 		switch i {
@@ -196,11 +198,4 @@ func CheckUUID(s string) error {
 		}
 	}
 	return nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
 }

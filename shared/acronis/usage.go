@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/url"
 	"strings"
+
+	"github.com/acp-serverless/acp-serverless/shared/inputcheck"
 )
 
 // Usage is one usage item of GET /api/2/tenants/{id}/usages and of the batch
@@ -77,7 +79,7 @@ func (l *LegacyID) UnmarshalJSON(b []byte) error {
 	}
 	for _, r := range s {
 		if r < '0' || r > '9' {
-			return fmt.Errorf("legacy tenant id: %q is not a non-negative integer", truncate(s, 40))
+			return fmt.Errorf("legacy tenant id: %q is not a non-negative integer", inputcheck.Truncate(s, 40))
 		}
 	}
 	*l = LegacyID(s)
@@ -192,7 +194,7 @@ func checkUsages(us []Usage) error {
 				continue
 			}
 			if !isJSONNumber(string(f.n)) {
-				return fmt.Errorf("usages[%d].%s: %q is not a number", i, f.name, truncate(string(f.n), 40))
+				return fmt.Errorf("usages[%d].%s: %q is not a number", i, f.name, inputcheck.Truncate(string(f.n), 40))
 			}
 		}
 	}

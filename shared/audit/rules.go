@@ -12,6 +12,7 @@ import (
 
 	"github.com/acp-serverless/acp-serverless/shared/acronis"
 	"github.com/acp-serverless/acp-serverless/shared/huaweicbr"
+	"github.com/acp-serverless/acp-serverless/shared/inputcheck"
 )
 
 // Severities, worst first.
@@ -328,12 +329,5 @@ func ParseTime(s string) (time.Time, error) {
 			return t, nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("time %q: not RFC 3339 (zone and fractions optional)", truncate(s))
-}
-
-func truncate(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
-	}
-	return s
+	return time.Time{}, fmt.Errorf("time %q: not RFC 3339 (zone and fractions optional)", inputcheck.Truncate(s, 40))
 }

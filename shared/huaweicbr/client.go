@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/acp-serverless/acp-serverless/shared/inputcheck"
 )
 
 // Credentials are the CBR secret's value.
@@ -73,14 +75,12 @@ func ParseCredentials(b []byte) (Credentials, error) {
 		c.Endpoint = "https://cbr." + c.Region + ".myhuaweicloud.com"
 	}
 	u, err := url.Parse(c.Endpoint)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) {
+	if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && inputcheck.LoopbackHost(u.Hostname()))) {
 		return Credentials{}, errors.New(`huaweicbr: credentials: field "endpoint": must be an https URL (http only for a local simulator)`)
 	}
 	c.Endpoint = strings.TrimRight(c.Endpoint, "/")
 	return c, nil
 }
-
-func isLoopback(h string) bool { return h == "localhost" || h == "::1" || strings.HasPrefix(h, "127.") }
 
 // APIError is a non-2xx answer: {"error_code": "BackupService.xxxx", "error_msg": "..."}.
 type APIError struct {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/acp-serverless/acp-serverless/shared/acronis"
+	"github.com/acp-serverless/acp-serverless/shared/inputcheck"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -130,7 +131,7 @@ func (c *collection) eachNewTenant(ctx context.Context, limit int, fn func(acron
 		for _, t := range page {
 			key, ok := uuidKey(t.ID)
 			if !ok {
-				return fmt.Errorf("list tenants under %s: tenant id %q is not a UUID", root, trunc(t.ID, 40))
+				return fmt.Errorf("list tenants under %s: tenant id %q is not a UUID", root, inputcheck.Truncate(t.ID, 40))
 			}
 			_, dup := seen[key]
 			if _, dupPrev := prevSeen[key]; dup || dupPrev {
