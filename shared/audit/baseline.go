@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -130,7 +131,7 @@ func (r *run) judge(prev previousRun) {
 	})
 	s := &r.sum
 	s.Partial = len(s.FailedProviders) > 0
-	sort.Strings(s.FailedProviders)
+	slices.Sort(s.FailedProviders)
 	s.PreviousRun = prev.runID
 	s.BySeverity, s.ByProvider, s.ByTenant = map[string]int{}, map[string]int{}, map[string]map[string]int{}
 	for i := range r.findings {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -112,7 +114,7 @@ func reportHeader(p func(string, ...any), s Summary) {
 	}
 	p("</div>\n<table class=\"cover\"><tr><th>provider</th><th>status</th><th>covered</th></tr>\n")
 	var problems []string
-	for _, k := range sortedKeys(s.Providers) {
+	for _, k := range slices.Sorted(maps.Keys(s.Providers)) {
 		st := s.Providers[k]
 		p("<tr><td>%s</td><td>%s</td><td>%s</td></tr>\n", esc(k), esc(st.Status), esc(coverage(k, st)))
 		for _, pr := range st.Problems {
@@ -260,12 +262,3 @@ const reportScript = `<script>
 `
 
 func esc(s string) string { return html.EscapeString(s) }
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}

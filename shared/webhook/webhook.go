@@ -9,8 +9,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -170,7 +172,7 @@ func checkCustomer(c *Customer) error {
 			return &FieldError{"customer.admin.role", "not a role of the platform's userRole list (" + strings.Join(Roles, ", ") + ")"}
 		}
 	}
-	for _, name := range sortedKeys(quotaNames(c.Quotas)) {
+	for _, name := range slices.Sorted(maps.Keys(c.Quotas)) {
 		if q := c.Quotas[name]; name == "" || len(name) > 255 || q != nil && *q < 0 {
 			// The document types quota.value as "integer, minimum 0" or null.
 			return &FieldError{"customer.quotas." + name, "an offering item name with an integer quota >= 0 or null"}
@@ -207,12 +209,4 @@ func ValidEmail(s string) bool { return validEmail(s) && CleanText(s) == "" }
 func validEmail(s string) bool {
 	a, err := mail.ParseAddress(s)
 	return err == nil && a.Address == s
-}
-
-func quotaNames(q map[string]*int64) map[string]string {
-	out := make(map[string]string, len(q))
-	for k := range q {
-		out[k] = k
-	}
-	return out
 }
