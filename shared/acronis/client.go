@@ -5,6 +5,7 @@ package acronis
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -73,10 +74,7 @@ func NewHTTPClient(o HTTPOptions) *http.Client {
 			ForceAttemptHTTP2:     true,
 		}
 	}
-	ua := o.UserAgent
-	if ua == "" {
-		ua = DefaultUserAgent
-	}
+	ua := cmp.Or(o.UserAgent, DefaultUserAgent)
 	return &http.Client{
 		Transport: userAgent{ua: ua, next: httpretry.NewTransport(base, o.Retry)},
 		Timeout:   orDefault(o.Timeout, DefaultHTTPTimeout),

@@ -11,6 +11,7 @@
 package httpretry
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -169,9 +170,7 @@ func stripCredentialsOffOrigin(req *http.Request) *http.Request {
 // origin is scheme://host:port with the default port made explicit.
 func origin(u *url.URL) string {
 	scheme, port := strings.ToLower(u.Scheme), u.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[scheme]
-	}
+	port = cmp.Or(port, map[string]string{"http": "80", "https": "443"}[scheme])
 	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
 }
 

@@ -2,6 +2,7 @@ package huaweicbr
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -71,9 +72,7 @@ func ParseCredentials(b []byte) (Credentials, error) {
 	case strings.ContainsAny(c.Region, "/:@ ") || strings.ContainsAny(c.ProjectID, "/?#%"):
 		return Credentials{}, errors.New(`huaweicbr: credentials: field "region" or "project_id": invalid characters`)
 	}
-	if c.Endpoint == "" {
-		c.Endpoint = "https://cbr." + c.Region + ".myhuaweicloud.com"
-	}
+	c.Endpoint = cmp.Or(c.Endpoint, "https://cbr."+c.Region+".myhuaweicloud.com")
 	u, err := url.Parse(c.Endpoint)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && inputcheck.LoopbackHost(u.Hostname()))) {
 		return Credentials{}, errors.New(`huaweicbr: credentials: field "endpoint": must be an https URL (http only for a local simulator)`)

@@ -1,6 +1,7 @@
 package provisioning
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -148,9 +149,7 @@ func (r *run) setQuotas(ctx context.Context, t acronis.Tenant) error {
 
 func (r *run) switchEdition(ctx context.Context, t acronis.Tenant, edition string) error {
 	app := r.p.Config.ApplicationID
-	if app == "" {
-		app = CyberProtectionApp
-	}
+	app = cmp.Or(app, CyberProtectionApp)
 	warnings, err := r.p.API.EditionSwitchCheck(ctx, t.ID, app, edition)
 	if err != nil {
 		return fmt.Errorf("edition switch dry run: %w", err)

@@ -1,6 +1,7 @@
 package provisioning
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -118,9 +119,7 @@ func (r *run) createTenant(ctx context.Context, kind string) (acronis.Tenant, er
 func (r *run) created(ctx context.Context) error {
 	c := r.ev.Customer
 	kind := c.Kind
-	if kind == "" {
-		kind = acronis.KindCustomer
-	}
+	kind = cmp.Or(kind, acronis.KindCustomer)
 	t, ok, err := r.findTenant(ctx)
 	switch {
 	case err != nil:

@@ -1,6 +1,7 @@
 package provisioning
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -163,9 +164,7 @@ func (r *run) syncPSAUsers(ctx context.Context) error {
 		return fmt.Errorf("PSA clients of %s: %w", cust.ID, err)
 	}
 	role := r.p.Config.PSARole
-	if role == "" {
-		role = DefaultPSARole
-	}
+	role = cmp.Or(role, DefaultPSARole)
 	n := 0
 	for _, cl := range clients {
 		if !cl.Enabled || cl.Deleted || !cl.IsLogin || cl.Username == nil || *cl.Username == "" || !strings.Contains(cl.Email, "@") {
