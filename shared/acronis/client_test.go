@@ -199,7 +199,7 @@ func TestTenantLifecycle(t *testing.T) {
 			_, err := c.UpdateTenant(ctx, cust.ID, acronis.TenantPut{Version: cust.Version + 5, Enabled: &off})
 			return err
 		}, acronis.CodeVersionMismatch, 409},
-		{"delete enabled", func() error { return c.DeleteTenant(ctx, cust.ID, cust.Version) }, acronis.CodeDeleteNotDisabled, 409},
+		{"delete enabled", func() error { return c.DeleteTenant(ctx, cust.ID, cust.Version) }, codeDeleteNotDisabled, 409},
 		{"unknown tenant", func() error {
 			_, err := c.GetTenant(ctx, "00000000-0000-4000-8000-000000000000")
 			return err
@@ -645,3 +645,7 @@ func TestHTTPTimeouts(t *testing.T) {
 		})
 	}
 }
+
+// codeDeleteNotDisabled is the account server's "tenant must be disabled
+// before deletion" (the jobs never delete an enabled tenant).
+const codeDeleteNotDisabled = "1006"

@@ -328,15 +328,6 @@ type ResourceTasks struct {
 	Failures    []Task
 }
 
-// FailingSince is the completion time of the oldest failure after the last
-// success (zero when the resource is not failing).
-func (r *ResourceTasks) FailingSince() time.Time {
-	if len(r.Failures) == 0 || r.Failures[len(r.Failures)-1].CompletedAt == nil {
-		return time.Time{}
-	}
-	return *r.Failures[len(r.Failures)-1].CompletedAt
-}
-
 // TaskFailed reports whether a completed task counts as failed for the audit.
 func TaskFailed(t Task) bool {
 	return t.ResultCode == "error" || t.ResultCode == "abandoned" || t.ResultCode == "timedout"
@@ -379,45 +370,4 @@ func compareCompletion(a, b Task) int {
 		return 1
 	}
 	return a.CompletedAt.Compare(*b.CompletedAt)
-}
-
-// RunLoad is the size of one audit run's alert, task and agent walks: how
-// many ids are batched and how many items come back. Limits of 0 are the
-// clients' defaults.
-type RunLoad struct {
-	Tenants   int // tenants whose alerts are read (tenant= batches of MaxBatch)
-	Resources int // resources whose tasks are read (resourceId= batches); 0 = one walk of the whole scope
-	Alerts    int // alerts returned
-	Tasks     int // tasks returned
-	Agents    int // agents returned (one walk from the subtree root)
-
-	AlertLimit, TaskLimit, AgentLimit int
-}
-
-// RunRequests counts requests per family.
-type RunRequests struct{ Alerts, Tasks, Agents int }
-
-// Total is the requests of all three families.
-func (r RunRequests) Total() int { return r.Alerts + r.Tasks + r.Agents }
-
-// Requests bounds the requests one run makes for l: every batch costs at
-// least one request and every limit items at least one page, so a family
-// with b batches and n items takes between max(b, ceil(n/limit)) and
-// b + ceil(n/limit) requests (token requests not counted).
-func (l RunLoad) Requests() (least, most RunRequests) {
-	fam := func(ids, items, limit, def int) (int, int) {
-		if limit <= 0 {
-			limit = def
-		}
-		b := 1
-		if ids > 0 {
-			b = (ids + MaxBatch - 1) / MaxBatch
-		}
-		pages := (items + limit - 1) / limit
-		return max(b, pages), b + pages
-	}
-	least.Alerts, most.Alerts = fam(l.Tenants, l.Alerts, l.AlertLimit, DefaultAlertLimit)
-	least.Tasks, most.Tasks = fam(l.Resources, l.Tasks, l.TaskLimit, DefaultTaskLimit)
-	least.Agents, most.Agents = fam(0, l.Agents, l.AgentLimit, DefaultAgentLimit)
-	return least, most
 }

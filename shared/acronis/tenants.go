@@ -14,11 +14,8 @@ import (
 
 // Tenant kinds.
 const (
-	KindRoot     = "root"
 	KindPartner  = "partner"
-	KindFolder   = "folder"
 	KindCustomer = "customer"
-	KindUnit     = "unit"
 )
 
 // Contact is the part of a tenant or user contact the jobs use.

@@ -112,16 +112,6 @@ func DecodeUsages(b []byte) ([]Usage, error) {
 	return out.Items, checkUsages(out.Items)
 }
 
-// DecodeUsagesBatch decodes the batch answer.
-func DecodeUsagesBatch(b []byte) ([]TenantUsage, error) {
-	var out []TenantUsage
-	err := decodeUsagesBatch(bytes.NewReader(b), func(tu TenantUsage) error {
-		out = append(out, tu)
-		return nil
-	})
-	return out, err
-}
-
 // decodeUsagesBatch reads {"items":[{tenant, usages}, ...], ...} from r and
 // hands each entry to fn as soon as it is decoded and checked, so a caller
 // that writes entries out never holds the whole answer.
@@ -207,24 +197,6 @@ func isJSONNumber(s string) bool {
 		return false
 	}
 	return json.Valid([]byte(s)) && (s[0] == '-' || s[0] >= '0' && s[0] <= '9')
-}
-
-// UsagesBatch fetches usage for up to MaxBatch tenants in one call. Tenants the
-// caller may not see are left out of the answer by the platform: callers that
-// must account for every tenant compare the answer with ids.
-func (c *Client) UsagesBatch(ctx context.Context, ids []string) ([]TenantUsage, error) {
-	var out []TenantUsage
-	err := AgainIfCut(ctx, func(ctx context.Context) error {
-		out = out[:0]
-		return c.EachTenantUsage(ctx, ids, func(tu TenantUsage) error {
-			out = append(out, tu)
-			return nil
-		})
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // decodeUsageItems reads the value of "items": null (an empty list) or a

@@ -234,17 +234,6 @@ func SharedBudget(ctx context.Context) context.Context {
 // outer layer must not send the call again.
 func Exhausted(ctx context.Context) bool { return budgetOf(ctx).exhausted() }
 
-// Spent is how many attempts ctx's Budget has seen (0 without one).
-func Spent(ctx context.Context) int {
-	b := budgetOf(ctx)
-	if b == nil {
-		return 0
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.spent
-}
-
 func budgetOf(ctx context.Context) *Budget {
 	b, _ := ctx.Value(budgetKey{}).(*Budget)
 	return b

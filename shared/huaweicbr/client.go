@@ -412,15 +412,6 @@ func (c *Client) ListOrganizationPolicies(ctx context.Context, operationType str
 	return offsetPages[OrganizationPolicy](ctx, c, "/organization-policies", url.Values{"operation_type": {operationType}})
 }
 
-// ShowOrganizationPolicy reads one organization policy.
-func (c *Client) ShowOrganizationPolicy(ctx context.Context, id string) (OrganizationPolicy, error) {
-	var out struct {
-		Policy OrganizationPolicy `json:"policy"`
-	}
-	err := c.get(ctx, "/organization-policies/"+url.PathEscape(id), nil, &out)
-	return out.Policy, err
-}
-
 // OrganizationPolicyDetail lists each member account's delivery status,
 // keeping error_msg. The API documents no limit/offset for it: they are sent
 // in case the server honours them; when it answers the same page again the

@@ -122,9 +122,6 @@ var (
 	editionRE = regexp.MustCompile(`^[a-z][a-z0-9_]{1,63}$`)
 )
 
-// ErrTooLarge is a body above MaxBody (answer 413).
-var ErrTooLarge = errors.New("body larger than the queue can carry")
-
 // ParseEvent decodes an event strictly and checks what its type needs.
 func ParseEvent(body []byte) (Event, error) {
 	var e Event
