@@ -17,6 +17,7 @@ import (
 	"github.com/acp-serverless/acp-serverless/shared/awsenv"
 	"github.com/acp-serverless/acp-serverless/shared/httpretry"
 	"github.com/acp-serverless/acp-serverless/shared/huaweicbr"
+	"github.com/acp-serverless/acp-serverless/shared/notify"
 	"github.com/acp-serverless/acp-serverless/shared/secrets"
 	"github.com/acp-serverless/acp-serverless/shared/wiring"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -37,9 +38,9 @@ func Build(cfg aws.Config, getenv func(string) string, log *slog.Logger) (func(c
 	if err != nil {
 		return nil, err
 	}
-	var notifier audit.Notifier
+	var notifier notify.Notifier
 	if arn := getenv("AUDIT_TOPIC_ARN"); arn != "" {
-		notifier = &audit.SNSNotifier{Client: sns.NewFromConfig(cfg), TopicArn: arn}
+		notifier = &notify.SNS{Client: sns.NewFromConfig(cfg), TopicArn: arn}
 	}
 	cbrSecretID := getenv("HUAWEI_CBR_SECRET_ID")
 	sm := &secrets.Cached{Store: &secrets.SecretsManager{Client: awsenv.SecretsManager(cfg)}, TTL: 5 * time.Minute}
