@@ -222,31 +222,14 @@ var alertSeverities = []string{"ok", "information", "warning", "error", "critica
 // outside the document's enum or an unreadable time is an error naming the
 // item and field.
 func DecodeAlerts(b []byte) ([]Alert, string, error) {
-	var page struct {
-		Items  *[]alertView `json:"items"`
-		Paging *struct {
-			Cursors *struct {
-				After string `json:"after"`
-			} `json:"cursors"`
-		} `json:"paging"`
+	page, err := decodeManagerPage[alertView](b, "alerts")
+	if err != nil {
+		return nil, "", err
 	}
-	if err := json.Unmarshal(b, &page); err != nil {
-		return nil, "", fmt.Errorf("alerts: decode: %w", err)
-	}
-	if page.Items == nil {
-		return nil, "", errors.New("alerts: items: missing")
-	}
-	after := ""
-	if page.Paging != nil && page.Paging.Cursors != nil {
-		after = page.Paging.Cursors.After
-	}
-	out := make([]Alert, 0, len(*page.Items))
-	for i, v := range *page.Items {
-		a, err := v.alert()
-		if err != nil {
-			return nil, "", fmt.Errorf("alerts: items[%d]: %w", i, err)
-		}
-		out = append(out, a)
+	after, _ := page.pagingCursor()
+	out, err := convertItems(*page.Items, "alerts", alertView.alert)
+	if err != nil {
+		return nil, "", err
 	}
 	return out, after, nil
 }

@@ -179,37 +179,20 @@ var (
 // at the top level ({"items", "cursors":{"after"}}); API-NOTES describes
 // paging.cursors.after for the family: both are read.
 func DecodeTasks(b []byte) ([]Task, string, error) {
-	var page struct {
-		Items   *[]taskView `json:"items"`
-		Cursors *struct {
-			After string `json:"after"`
-		} `json:"cursors"`
-		Paging *struct {
-			Cursors *struct {
-				After string `json:"after"`
-			} `json:"cursors"`
-		} `json:"paging"`
-	}
-	if err := json.Unmarshal(b, &page); err != nil {
-		return nil, "", fmt.Errorf("tasks: decode: %w", err)
-	}
-	if page.Items == nil {
-		return nil, "", errors.New("tasks: items: missing")
+	page, err := decodeManagerPage[taskView](b, "tasks")
+	if err != nil {
+		return nil, "", err
 	}
 	after := ""
 	if page.Cursors != nil {
 		after = page.Cursors.After
 	}
-	if after == "" && page.Paging != nil && page.Paging.Cursors != nil {
-		after = page.Paging.Cursors.After
+	if after == "" {
+		after, _ = page.pagingCursor()
 	}
-	out := make([]Task, 0, len(*page.Items))
-	for i, v := range *page.Items {
-		t, err := v.task()
-		if err != nil {
-			return nil, "", fmt.Errorf("tasks: items[%d]: %w", i, err)
-		}
-		out = append(out, t)
+	out, err := convertItems(*page.Items, "tasks", taskView.task)
+	if err != nil {
+		return nil, "", err
 	}
 	return out, after, nil
 }
