@@ -649,3 +649,52 @@ func TestHTTPTimeouts(t *testing.T) {
 // codeDeleteNotDisabled is the account server's "tenant must be disabled
 // before deletion" (the jobs never delete an enabled tenant).
 const codeDeleteNotDisabled = "1006"
+
+// A Request's method, path, query, body and extra headers reach the wire as
+// given; Do asks for JSON and Stream leaves Accept to the caller.
+func TestRequestOnTheWire(t *testing.T) {
+	type seen struct{ method, uri, accept, rng, ctype, body string }
+	got := make(chan seen, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- seen{r.Method, r.URL.RequestURI(), r.Header.Get("Accept"), r.Header.Get("Range"), r.Header.Get("Content-Type"), string(b)}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	defer srv.Close()
+	c, err := acronis.NewClient(srv.URL, staticOK{}, srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		call func() error
+		want seen
+	}{
+		{"Do GET with query", func() error {
+			return c.Do(ctx, acronis.Request{Method: "GET", Path: "/api/2/tenants", Query: url.Values{"uuids": {"a,b"}}}, new(json.RawMessage))
+		}, seen{"GET", "/api/2/tenants?uuids=a%2Cb", "application/json", "", "", ""}},
+		{"Do PUT with body and header", func() error {
+			return c.Do(ctx, acronis.Request{Method: "PUT", Path: "/api/2/tenants/x", Body: map[string]int{"version": 2},
+				Header: http.Header{"Range": {"bytes=0-"}}}, nil)
+		}, seen{"PUT", "/api/2/tenants/x", "application/json", "bytes=0-", "application/json", `{"version":2}`}},
+		{"Stream with Range", func() error {
+			resp, err := c.Stream(ctx, acronis.Request{Method: "GET", Path: "/api/2/reports/r/stored/s", Header: http.Header{"Range": {"bytes=5-"}}})
+			if err == nil {
+				resp.Body.Close()
+			}
+			return err
+		}, seen{"GET", "/api/2/reports/r/stored/s", "", "bytes=5-", "", ""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.call(); err != nil {
+				t.Fatal(err)
+			}
+			if s := <-got; s != tt.want {
+				t.Fatalf("on the wire %+v, want %+v", s, tt.want)
+			}
+		})
+	}
+}
