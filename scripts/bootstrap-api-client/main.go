@@ -55,7 +55,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	creds, err := acronis.CreateAPIClient(ctx, acronis.NewHTTPClient(acronis.HTTPOptions{}), *baseURL, *login, password, *name)
+	user := acronis.ConsoleLogin{BaseURL: *baseURL, Login: *login, Password: password}
+	creds, err := acronis.CreateAPIClient(ctx, acronis.NewHTTPClient(acronis.HTTPOptions{}), user, *name)
 	if err != nil {
 		return err
 	}

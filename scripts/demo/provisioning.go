@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/acp-serverless/acp-serverless/shared/acronis"
 	"github.com/acp-serverless/acp-serverless/shared/acronis/acronistest"
 	"github.com/acp-serverless/acp-serverless/shared/provisioning"
 	"github.com/acp-serverless/acp-serverless/shared/webhook"
@@ -30,7 +31,7 @@ func runProvisioning(ctx context.Context, d *demo) (any, error) {
 		return nil, err
 	}
 	key := []byte("demo-webhook-signing-key-0123456789")
-	parent := d.sim.AddTenant(acronistest.TenantSpec{Name: "MSP Partner (CRM customers)", Kind: "partner"})
+	parent := d.sim.AddTenant(acronistest.TenantSpec{Name: "MSP Partner (CRM customers)", Kind: acronis.KindPartner})
 	store := &provisioning.Memory{}
 	queue := chanQueue{make(chan []byte, 4)}
 	intake := &provisioning.Intake{Key: func(context.Context) ([]byte, error) { return key, nil }, Store: store, Queue: queue, Log: d.log}

@@ -2,7 +2,6 @@ package acronis
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -92,32 +91,19 @@ type agentView struct {
 // DecodeAgents decodes one answer of GET /agents: {"items":[Agent],
 // "paging":{"cursors":{"after","before"}}} (both required by the document).
 func DecodeAgents(b []byte) ([]Agent, string, error) {
-	var page struct {
-		Items  *[]agentView `json:"items"`
-		Paging *struct {
-			Cursors *struct {
-				After string `json:"after"`
-			} `json:"cursors"`
-		} `json:"paging"`
+	page, err := decodeManagerPage[agentView](b, "agents")
+	if err != nil {
+		return nil, "", err
 	}
-	if err := json.Unmarshal(b, &page); err != nil {
-		return nil, "", fmt.Errorf("agents: decode: %w", err)
-	}
-	if page.Items == nil {
-		return nil, "", errors.New("agents: items: missing")
-	}
-	if page.Paging == nil || page.Paging.Cursors == nil {
+	after, ok := page.pagingCursor()
+	if !ok {
 		return nil, "", errors.New("agents: paging.cursors: missing")
 	}
-	out := make([]Agent, 0, len(*page.Items))
-	for i, v := range *page.Items {
-		a, err := v.agent()
-		if err != nil {
-			return nil, "", fmt.Errorf("agents: items[%d]: %w", i, err)
-		}
-		out = append(out, a)
+	out, err := convertItems(*page.Items, "agents", agentView.agent)
+	if err != nil {
+		return nil, "", err
 	}
-	return out, page.Paging.Cursors.After, nil
+	return out, after, nil
 }
 
 func (v agentView) agent() (Agent, error) {

@@ -7,11 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/acp-serverless/acp-serverless/shared/inputcheck"
 )
 
 // AlertsPath is the Alert Manager v1 list endpoint.
@@ -81,7 +84,7 @@ func (c *Client) Alerts(ctx context.Context, q AlertQuery) iter.Seq2[AlertPage, 
 			yield(AlertPage{}, errors.New("acronis: alerts: no tenants given"))
 			return
 		}
-		for _, batch := range Batches(q.Tenants, MaxBatch) {
+		for batch := range slices.Chunk(q.Tenants, MaxBatch) {
 			if err := checkTenantIDs(batch); err != nil {
 				yield(AlertPage{}, fmt.Errorf("acronis: alerts: %w", err))
 				return
@@ -121,7 +124,7 @@ func alertFilter(q AlertQuery, batch []string) url.Values {
 func checkTenantIDs(ids []string) error {
 	for _, id := range ids {
 		if id == "" || len(id) > 64 || strings.ContainsAny(id, "(),&=/ ") {
-			return fmt.Errorf("tenant id %q: not a tenant id", truncate(id, 40))
+			return fmt.Errorf("tenant id %q: not a tenant id", inputcheck.Truncate(id, 40))
 		}
 	}
 	return nil
@@ -135,9 +138,7 @@ func FilteredPages[T any](ctx context.Context, c *Client, path string, query url
 	decode func([]byte) ([]T, string, error)) iter.Seq2[[]T, error] {
 	return pageWalk[T]{path: path, first: query, decode: decode, next: func(after string) url.Values {
 		q := url.Values{}
-		for k, v := range query {
-			q[k] = v
-		}
+		maps.Copy(q, query)
 		q.Set("after", after)
 		return q
 	}}.run(ctx, c)
@@ -160,7 +161,7 @@ func (w pageWalk[T]) run(ctx context.Context, c *Client) iter.Seq2[[]T, error] {
 		q, seen := w.first, map[string]bool{}
 		for {
 			var raw json.RawMessage
-			if err := c.Do(ctx, "GET", path, q, nil, &raw); err != nil {
+			if err := c.Do(ctx, Request{Method: "GET", Path: path, Query: q}, &raw); err != nil {
 				yield(nil, err)
 				return
 			}
@@ -221,31 +222,14 @@ var alertSeverities = []string{"ok", "information", "warning", "error", "critica
 // outside the document's enum or an unreadable time is an error naming the
 // item and field.
 func DecodeAlerts(b []byte) ([]Alert, string, error) {
-	var page struct {
-		Items  *[]alertView `json:"items"`
-		Paging *struct {
-			Cursors *struct {
-				After string `json:"after"`
-			} `json:"cursors"`
-		} `json:"paging"`
+	page, err := decodeManagerPage[alertView](b, "alerts")
+	if err != nil {
+		return nil, "", err
 	}
-	if err := json.Unmarshal(b, &page); err != nil {
-		return nil, "", fmt.Errorf("alerts: decode: %w", err)
-	}
-	if page.Items == nil {
-		return nil, "", errors.New("alerts: items: missing")
-	}
-	after := ""
-	if page.Paging != nil && page.Paging.Cursors != nil {
-		after = page.Paging.Cursors.After
-	}
-	out := make([]Alert, 0, len(*page.Items))
-	for i, v := range *page.Items {
-		a, err := v.alert()
-		if err != nil {
-			return nil, "", fmt.Errorf("alerts: items[%d]: %w", i, err)
-		}
-		out = append(out, a)
+	after, _ := page.pagingCursor()
+	out, err := convertItems(*page.Items, "alerts", alertView.alert)
+	if err != nil {
+		return nil, "", err
 	}
 	return out, after, nil
 }
@@ -262,7 +246,7 @@ func (v alertView) alert() (Alert, error) {
 		}
 	}
 	if !slices.Contains(alertSeverities, *v.Severity) {
-		return Alert{}, fmt.Errorf("severity: %q is not one of %v", truncate(*v.Severity, 40), alertSeverities)
+		return Alert{}, fmt.Errorf("severity: %q is not one of %v", inputcheck.Truncate(*v.Severity, 40), alertSeverities)
 	}
 	if v.Tenant.ID == "" {
 		return Alert{}, errors.New("tenant.id: empty")
@@ -354,5 +338,5 @@ func ParseStamp(s string) (time.Time, error) {
 			return t.UTC(), nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("time %q: not RFC 3339 (zone and fractions optional)", truncate(s, 40))
+	return time.Time{}, fmt.Errorf("time %q: not RFC 3339 (zone and fractions optional)", inputcheck.Truncate(s, 40))
 }

@@ -10,11 +10,20 @@ import (
 	"strings"
 )
 
-// CreateAPIClient is the one-time bootstrap: with a console user's login and
-// password (HTTP Basic) it finds the user's tenant and creates an API client
-// there. The returned secret is shown once by the platform; the caller must
-// store it. The password is used for these two calls only.
-func CreateAPIClient(ctx context.Context, hc *http.Client, baseURL, login, password, clientName string) (Credentials, error) {
+// ConsoleLogin is a console user at a data centre: the login and password
+// the one-time bootstrap uses (HTTP Basic) and forgets.
+type ConsoleLogin struct {
+	BaseURL  string // the data centre, e.g. https://eu2-cloud.acronis.com
+	Login    string
+	Password string
+}
+
+// CreateAPIClient is the one-time bootstrap: as user it finds the user's
+// tenant and creates an API client named clientName there. The returned
+// secret is shown once by the platform; the caller must store it. The
+// password is used for these two calls only.
+func CreateAPIClient(ctx context.Context, hc *http.Client, user ConsoleLogin, clientName string) (Credentials, error) {
+	baseURL, login, password := user.BaseURL, user.Login, user.Password
 	if err := CheckBaseURL(baseURL); err != nil {
 		return Credentials{}, fmt.Errorf("acronis: create API client: base URL: %w", err)
 	}

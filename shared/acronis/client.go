@@ -5,11 +5,13 @@ package acronis
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -72,10 +74,7 @@ func NewHTTPClient(o HTTPOptions) *http.Client {
 			ForceAttemptHTTP2:     true,
 		}
 	}
-	ua := o.UserAgent
-	if ua == "" {
-		ua = DefaultUserAgent
-	}
+	ua := cmp.Or(o.UserAgent, DefaultUserAgent)
 	return &http.Client{
 		Transport: userAgent{ua: ua, next: httpretry.NewTransport(base, o.Retry)},
 		Timeout:   orDefault(o.Timeout, DefaultHTTPTimeout),
@@ -143,23 +142,34 @@ func AgainIfCut(ctx context.Context, call func(ctx context.Context) error) error
 	}
 }
 
-// Do sends a JSON request (in may be nil) and decodes a JSON answer into out
-// (which may be nil). Any non-2xx becomes an *APIError. A 401 invalidates the
-// token and the call is retried once with a fresh one; an idempotent call
-// whose answer is cut off is sent again. The transport's retries and these
-// share one budget (httpretry.Budget): a call that keeps failing makes at
-// most MaxAttempts requests, plus one when a 401 comes last.
-func (c *Client) Do(ctx context.Context, method, path string, query url.Values, in, out any) error {
+// Request is one call to the platform: the method, the path below the base
+// URL, the query, a JSON body (nil for none) and extra headers (a Range for a
+// download).
+type Request struct {
+	Method string
+	Path   string
+	Query  url.Values
+	Body   any
+	Header http.Header
+}
+
+// Do sends r and decodes a JSON answer into out (which may be nil). Any
+// non-2xx becomes an *APIError. A 401 invalidates the token and the call is
+// retried once with a fresh one; an idempotent call whose answer is cut off is
+// sent again. The transport's retries and these share one budget
+// (httpretry.Budget): a call that keeps failing makes at most MaxAttempts
+// requests, plus one when a 401 comes last.
+func (c *Client) Do(ctx context.Context, r Request, out any) error {
 	ctx = httpretry.SharedBudget(ctx)
-	call := func(ctx context.Context) error { return c.do(ctx, method, path, query, in, out) }
-	if !repeatable(ctx, method) {
+	call := func(ctx context.Context) error { return c.do(ctx, r, out) }
+	if !repeatable(ctx, r.Method) {
 		return call(ctx)
 	}
 	return AgainIfCut(ctx, call)
 }
 
-func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {
-	resp, err := c.send(ctx, method, path, query, in, "application/json")
+func (c *Client) do(ctx context.Context, r Request, out any) error {
+	resp, err := c.send(ctx, r, "application/json")
 	if err != nil {
 		return err
 	}
@@ -173,10 +183,10 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	// connection is reused (a body closed before EOF costs a new dial).
 	b, err := readAnswer(resp)
 	if err != nil {
-		return fmt.Errorf("acronis: %s %s: %w", method, path, err)
+		return fmt.Errorf("acronis: %s %s: %w", r.Method, r.Path, err)
 	}
 	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("acronis: %s %s: decode response: %w", method, path, err)
+		return fmt.Errorf("acronis: %s %s: decode response: %w", r.Method, r.Path, err)
 	}
 	return nil
 }
@@ -214,55 +224,36 @@ func repeatable(ctx context.Context, method string) bool {
 	return httpretry.IsIdempotent((&http.Request{Method: method, Header: http.Header{}}).WithContext(ctx))
 }
 
-// Stream sends a request and returns the open 2xx response for the caller to
-// read and close (report downloads). Non-2xx becomes an *APIError.
-func (c *Client) Stream(ctx context.Context, method, path string, query url.Values, header http.Header) (*http.Response, error) {
-	return c.sendHeader(ctx, method, path, query, nil, "", header)
+// Stream sends r and returns the open 2xx response for the caller to read
+// and close (report downloads). Non-2xx becomes an *APIError.
+func (c *Client) Stream(ctx context.Context, r Request) (*http.Response, error) {
+	return c.send(ctx, r, "")
 }
 
-func (c *Client) send(ctx context.Context, method, path string, query url.Values, in any, accept string) (*http.Response, error) {
-	return c.sendHeader(ctx, method, path, query, in, accept, nil)
-}
-
-func (c *Client) sendHeader(ctx context.Context, method, path string, query url.Values, in any, accept string, header http.Header) (*http.Response, error) {
+// send sends r with a bearer token (and accept, when given, as Accept); a 401
+// invalidates the token and sends once more with a fresh one.
+func (c *Client) send(ctx context.Context, r Request, accept string) (*http.Response, error) {
 	var body []byte
-	if in != nil {
+	if r.Body != nil {
 		var err error
-		if body, err = json.Marshal(in); err != nil {
-			return nil, fmt.Errorf("acronis: %s %s: encode request: %w", method, path, err)
+		if body, err = json.Marshal(r.Body); err != nil {
+			return nil, fmt.Errorf("acronis: %s %s: encode request: %w", r.Method, r.Path, err)
 		}
-	}
-	u := c.base + path
-	if len(query) > 0 {
-		u += "?" + query.Encode()
 	}
 	ctx = httpretry.SharedBudget(ctx)
 	for attempt := 0; ; attempt++ {
 		tok, err := c.tokens.Token(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("acronis: %s %s: get token: %w", method, path, err)
+			return nil, fmt.Errorf("acronis: %s %s: get token: %w", r.Method, r.Path, err)
 		}
-		var rd io.Reader
-		if body != nil {
-			rd = bytes.NewReader(body)
-		}
-		req, err := http.NewRequestWithContext(ctx, method, u, rd)
+		req, err := c.newRequest(ctx, r, body, accept)
 		if err != nil {
-			return nil, fmt.Errorf("acronis: %s %s: %w", method, path, err)
-		}
-		for k, v := range header {
-			req.Header[k] = v
+			return nil, err
 		}
 		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		if accept != "" {
-			req.Header.Set("Accept", accept)
-		}
 		resp, err := c.http.Do(req)
 		if err != nil {
-			return nil, fmt.Errorf("acronis: %s %s: %w", method, path, redactURLError(err))
+			return nil, fmt.Errorf("acronis: %s %s: %w", r.Method, r.Path, redactURLError(err))
 		}
 		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
 			// The token may have been revoked or expired early: one fresh try.
@@ -274,8 +265,33 @@ func (c *Client) sendHeader(ctx context.Context, method, path string, query url.
 			continue
 		}
 		if resp.StatusCode/100 != 2 {
-			return nil, readError(resp, method, path)
+			return nil, readError(resp, r.Method, r.Path)
 		}
 		return resp, nil
 	}
+}
+
+// newRequest builds one attempt of r: body is r.Body already encoded, sent
+// afresh each time.
+func (c *Client) newRequest(ctx context.Context, r Request, body []byte, accept string) (*http.Request, error) {
+	u := c.base + r.Path
+	if len(r.Query) > 0 {
+		u += "?" + r.Query.Encode()
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.Method, u, rd)
+	if err != nil {
+		return nil, fmt.Errorf("acronis: %s %s: %w", r.Method, r.Path, err)
+	}
+	maps.Copy(req.Header, r.Header)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	return req, nil
 }

@@ -199,7 +199,7 @@ func TestTenantLifecycle(t *testing.T) {
 			_, err := c.UpdateTenant(ctx, cust.ID, acronis.TenantPut{Version: cust.Version + 5, Enabled: &off})
 			return err
 		}, acronis.CodeVersionMismatch, 409},
-		{"delete enabled", func() error { return c.DeleteTenant(ctx, cust.ID, cust.Version) }, acronis.CodeDeleteNotDisabled, 409},
+		{"delete enabled", func() error { return c.DeleteTenant(ctx, cust.ID, cust.Version) }, codeDeleteNotDisabled, 409},
 		{"unknown tenant", func() error {
 			_, err := c.GetTenant(ctx, "00000000-0000-4000-8000-000000000000")
 			return err
@@ -456,7 +456,7 @@ func TestCredentialsDoNotFollowRedirectOffOrigin(t *testing.T) {
 	}{
 		{"API call", func(ctx context.Context) error {
 			c, _ := acronis.NewClient(dc.URL, staticOK{}, hc)
-			return c.Do(ctx, "GET", "/api/2/tenants/x", nil, nil, nil)
+			return c.Do(ctx, acronis.Request{Method: "GET", Path: "/api/2/tenants/x"}, nil)
 		}},
 		{"token request", func(ctx context.Context) error {
 			cc := &acronis.ClientCredentials{Creds: acronis.Credentials{BaseURL: dc.URL, ClientID: "id", ClientSecret: "secret"}, HTTP: hc}
@@ -521,13 +521,13 @@ func always(mode string) func(int) string { return func(int) string { return mod
 // layers add up instead of multiplying. The README's table is this one.
 func TestWorstCaseRequests(t *testing.T) {
 	get := func(ctx context.Context, c *acronis.Client, _ acronis.TokenSource) error {
-		return c.Do(ctx, "GET", "/api/2/tenants/x", nil, nil, new(json.RawMessage))
+		return c.Do(ctx, acronis.Request{Method: "GET", Path: "/api/2/tenants/x"}, new(json.RawMessage))
 	}
 	post := func(ctx context.Context, c *acronis.Client, _ acronis.TokenSource) error {
-		return c.Do(ctx, "POST", "/api/2/tenants", nil, map[string]string{"name": "n"}, new(json.RawMessage))
+		return c.Do(ctx, acronis.Request{Method: "POST", Path: "/api/2/tenants", Body: map[string]string{"name": "n"}}, new(json.RawMessage))
 	}
 	stream := func(ctx context.Context, c *acronis.Client, _ acronis.TokenSource) error {
-		resp, err := c.Stream(ctx, "GET", "/api/2/reports/r/stored/s", nil, nil)
+		resp, err := c.Stream(ctx, acronis.Request{Method: "GET", Path: "/api/2/reports/r/stored/s"})
 		if err == nil {
 			_, err = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
@@ -638,9 +638,62 @@ func TestHTTPTimeouts(t *testing.T) {
 			defer srv.Close()
 			c, _ := acronis.NewClient(srv.URL, staticOK{}, acronis.NewHTTPClient(tt.opts))
 			start := time.Now()
-			err := c.Do(context.Background(), "GET", "/api/2/tenants/x", nil, nil, new(json.RawMessage))
+			err := c.Do(context.Background(), acronis.Request{Method: "GET", Path: "/api/2/tenants/x"}, new(json.RawMessage))
 			if err == nil || time.Since(start) > time.Second {
 				t.Fatalf("err %v after %v; want a timeout well before the server's 2s", err, time.Since(start))
+			}
+		})
+	}
+}
+
+// codeDeleteNotDisabled is the account server's "tenant must be disabled
+// before deletion" (the jobs never delete an enabled tenant).
+const codeDeleteNotDisabled = "1006"
+
+// A Request's method, path, query, body and extra headers reach the wire as
+// given; Do asks for JSON and Stream leaves Accept to the caller.
+func TestRequestOnTheWire(t *testing.T) {
+	type seen struct{ method, uri, accept, rng, ctype, body string }
+	got := make(chan seen, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- seen{r.Method, r.URL.RequestURI(), r.Header.Get("Accept"), r.Header.Get("Range"), r.Header.Get("Content-Type"), string(b)}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	defer srv.Close()
+	c, err := acronis.NewClient(srv.URL, staticOK{}, srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		call func() error
+		want seen
+	}{
+		{"Do GET with query", func() error {
+			return c.Do(ctx, acronis.Request{Method: "GET", Path: "/api/2/tenants", Query: url.Values{"uuids": {"a,b"}}}, new(json.RawMessage))
+		}, seen{"GET", "/api/2/tenants?uuids=a%2Cb", "application/json", "", "", ""}},
+		{"Do PUT with body and header", func() error {
+			return c.Do(ctx, acronis.Request{Method: "PUT", Path: "/api/2/tenants/x", Body: map[string]int{"version": 2},
+				Header: http.Header{"Range": {"bytes=0-"}}}, nil)
+		}, seen{"PUT", "/api/2/tenants/x", "application/json", "bytes=0-", "application/json", `{"version":2}`}},
+		{"Stream with Range", func() error {
+			resp, err := c.Stream(ctx, acronis.Request{Method: "GET", Path: "/api/2/reports/r/stored/s", Header: http.Header{"Range": {"bytes=5-"}}})
+			if err == nil {
+				resp.Body.Close()
+			}
+			return err
+		}, seen{"GET", "/api/2/reports/r/stored/s", "", "bytes=5-", "", ""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.call(); err != nil {
+				t.Fatal(err)
+			}
+			if s := <-got; s != tt.want {
+				t.Fatalf("on the wire %+v, want %+v", s, tt.want)
 			}
 		})
 	}

@@ -48,11 +48,6 @@ func (e *APIError) Error() string {
 const (
 	CodeVersionMismatch    = "1001"
 	CodeTenantNameConflict = "1004"
-	CodeDeleteNotDisabled  = "1006"
-	CodeTenantLocked       = "1012"
-	CodeOfferingUnavail    = "1021"
-	CodeQuotaExceeded      = "1022"
-	CodeInvalidLogin       = "1033"
 )
 
 // HasCode reports whether err is an APIError with the given code.

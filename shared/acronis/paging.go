@@ -2,8 +2,10 @@ package acronis
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"iter"
+	"maps"
 	"net/url"
 	"strconv"
 )
@@ -27,62 +29,54 @@ type Page[T any] struct {
 // to provide all them for the next page"). Not following the cursor silently
 // truncates lists at the server's page size.
 func Pages[T any](ctx context.Context, c *Client, path string, query url.Values, limit int) iter.Seq2[[]T, error] {
-	return pages[T](ctx, c, path, query, limit, false)
+	return itemPages[T](path, query, limit, false).run(ctx, c)
 }
 
 // PagesRepeatingFilters is Pages for APIs whose documents do not say the
 // cursor carries the filters (policy v4, tasks, alerts): every page sends
 // query again beside after, so page 2 cannot silently widen to everything.
 func PagesRepeatingFilters[T any](ctx context.Context, c *Client, path string, query url.Values, limit int) iter.Seq2[[]T, error] {
-	return pages[T](ctx, c, path, query, limit, true)
+	return itemPages[T](path, query, limit, true).run(ctx, c)
 }
 
-func pages[T any](ctx context.Context, c *Client, path string, query url.Values, limit int, repeat bool) iter.Seq2[[]T, error] {
-	return func(yield func([]T, error) bool) {
+// itemPages is the walk of a Page[T] list: the first request carries query
+// and limit, the next ones after, limit and (when repeat) query again.
+func itemPages[T any](path string, query url.Values, limit int, repeat bool) pageWalk[T] {
+	first := maps.Clone(query)
+	if first == nil {
+		first = url.Values{}
+	}
+	if limit > 0 {
+		first.Set("limit", strconv.Itoa(limit))
+	}
+	next := func(after string) url.Values {
 		q := url.Values{}
-		for k, v := range query {
-			q[k] = v
+		if repeat {
+			maps.Copy(q, query)
 		}
+		q.Set("after", after)
 		if limit > 0 {
 			q.Set("limit", strconv.Itoa(limit))
 		}
-		seen := map[string]bool{}
-		for {
-			var p Page[T]
-			if err := c.Do(ctx, "GET", path, q, nil, &p); err != nil {
-				yield(nil, err)
-				return
-			}
-			if len(p.Items) > 0 && !yield(p.Items, nil) {
-				return
-			}
-			next := p.Paging.Cursors.After
-			if next == "" || len(p.Items) == 0 {
-				return
-			}
-			if seen[next] {
-				// A server that hands back a cursor twice would loop forever.
-				yield(nil, fmt.Errorf("acronis: GET %s: cursor repeated; stopping to avoid a loop", path))
-				return
-			}
-			seen[next] = true
-			q = nextPageQuery(query, next, limit, repeat)
-		}
+		return q
 	}
+	return pageWalk[T]{path: path, first: first, decode: decodePage[T], next: next}
 }
 
-func nextPageQuery(query url.Values, after string, limit int, repeat bool) url.Values {
-	q := url.Values{}
-	if repeat {
-		for k, v := range query {
-			q[k] = v
-		}
+// decodePage reads one Page[T]. An empty page ends these lists even when it
+// carries a cursor (unlike the alert and task managers' walks).
+func decodePage[T any](b []byte) ([]T, string, error) {
+	if len(b) == 0 { // 204 No Content
+		return nil, "", nil
 	}
-	q.Set("after", after)
-	if limit > 0 {
-		q.Set("limit", strconv.Itoa(limit))
+	var p Page[T]
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, "", fmt.Errorf("decode response: %w", err)
 	}
-	return q
+	if len(p.Items) == 0 {
+		return nil, "", nil
+	}
+	return p.Items, p.Paging.Cursors.After, nil
 }
 
 // All collects every item of a cursor-paged list.
@@ -99,18 +93,3 @@ func All[T any](ctx context.Context, c *Client, path string, query url.Values, l
 
 // MaxBatch is the platform's limit on ids in one filter (uuids=, tenants=, or(...)).
 const MaxBatch = 100
-
-// Batches splits ids into consecutive slices of at most n (n <= 0 or above
-// MaxBatch means MaxBatch). The slices share ids' backing array.
-func Batches(ids []string, n int) [][]string {
-	if n <= 0 || n > MaxBatch {
-		n = MaxBatch
-	}
-	out := make([][]string, 0, (len(ids)+n-1)/n)
-	for len(ids) > 0 {
-		k := min(n, len(ids))
-		out = append(out, ids[:k:k])
-		ids = ids[k:]
-	}
-	return out
-}

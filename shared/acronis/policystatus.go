@@ -75,7 +75,7 @@ const PolicyStatusesPath = "/api/policy_management/v4/policy_statuses"
 // page: the v4 document does not say its cursor carries it.
 func (c *Client) PolicyStatuses(ctx context.Context, tenantIDs []string, limit int) iter.Seq2[PolicyStatusPage, error] {
 	return func(yield func(PolicyStatusPage, error) bool) {
-		for _, batch := range Batches(tenantIDs, MaxBatch) {
+		for batch := range slices.Chunk(tenantIDs, MaxBatch) {
 			for _, id := range batch {
 				if err := CheckUUID(id); err != nil {
 					yield(PolicyStatusPage{}, err)

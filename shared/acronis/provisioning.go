@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -25,7 +26,11 @@ func (c *Client) AvailableForChild(ctx context.Context, parentID, kind, edition 
 	var out struct {
 		Items []OfferingItem `json:"items"`
 	}
-	err := c.Do(ctx, "GET", "/api/2/tenants/"+parentID+"/offering_items/available_for_child", url.Values{"kind": {kind}, "edition": {edition}}, nil, &out)
+	err := c.Do(ctx, Request{
+		Method: "GET",
+		Path:   "/api/2/tenants/" + parentID + "/offering_items/available_for_child",
+		Query:  url.Values{"kind": {kind}, "edition": {edition}},
+	}, &out)
 	return out.Items, err
 }
 
@@ -58,13 +63,21 @@ func (c *Client) OfferingItems(ctx context.Context, tenantID, edition string) ([
 	var out struct {
 		Items []OfferingItem `json:"items"`
 	}
-	err := c.Do(ctx, "GET", "/api/2/tenants/"+tenantID+"/offering_items", url.Values{"edition": {edition}}, nil, &out)
+	err := c.Do(ctx, Request{
+		Method: "GET",
+		Path:   "/api/2/tenants/" + tenantID + "/offering_items",
+		Query:  url.Values{"edition": {edition}},
+	}, &out)
 	return out.Items, err
 }
 
 // SetOfferingItems replaces a tenant's offering items (idempotent).
 func (c *Client) SetOfferingItems(ctx context.Context, tenantID string, items []OfferingItem) error {
-	return c.Do(ctx, "PUT", "/api/2/tenants/"+tenantID+"/offering_items", nil, map[string]any{"offering_items": items}, nil)
+	return c.Do(ctx, Request{
+		Method: "PUT",
+		Path:   "/api/2/tenants/" + tenantID + "/offering_items",
+		Body:   map[string]any{"offering_items": items},
+	}, nil)
 }
 
 // Pricing is a tenant's pricing settings.
@@ -78,7 +91,7 @@ type Pricing struct {
 // GetPricing reads a tenant's pricing.
 func (c *Client) GetPricing(ctx context.Context, tenantID string) (Pricing, error) {
 	var p Pricing
-	err := c.Do(ctx, "GET", "/api/2/tenants/"+tenantID+"/pricing", nil, nil, &p)
+	err := c.Do(ctx, Request{Method: "GET", Path: "/api/2/tenants/" + tenantID + "/pricing"}, &p)
 	return p, err
 }
 
@@ -86,7 +99,7 @@ func (c *Client) GetPricing(ctx context.Context, tenantID string) (Pricing, erro
 // irreversible and bills the whole month: callers do it only on request.
 func (c *Client) SetPricing(ctx context.Context, tenantID string, p Pricing) (Pricing, error) {
 	var out Pricing
-	err := c.Do(ctx, "PUT", "/api/2/tenants/"+tenantID+"/pricing", nil, p, &out)
+	err := c.Do(ctx, Request{Method: "PUT", Path: "/api/2/tenants/" + tenantID + "/pricing", Body: p}, &out)
 	return out, err
 }
 
@@ -95,7 +108,11 @@ func (c *Client) EditionSwitchCheck(ctx context.Context, tenantID, applicationID
 	var out struct {
 		Warnings []json.RawMessage `json:"warnings"`
 	}
-	err := c.Do(ctx, "GET", "/api/2/tenants/"+tenantID+"/edition", url.Values{"application_id": {applicationID}, "target_edition": {target}}, nil, &out)
+	err := c.Do(ctx, Request{
+		Method: "GET",
+		Path:   "/api/2/tenants/" + tenantID + "/edition",
+		Query:  url.Values{"application_id": {applicationID}, "target_edition": {target}},
+	}, &out)
 	var ws []string
 	for _, w := range out.Warnings {
 		var s string
@@ -109,7 +126,11 @@ func (c *Client) EditionSwitchCheck(ctx context.Context, tenantID, applicationID
 
 // SwitchEdition switches a tenant's edition for an application.
 func (c *Client) SwitchEdition(ctx context.Context, tenantID, applicationID, target string) error {
-	return c.Do(ctx, "PUT", "/api/2/tenants/"+tenantID+"/edition", nil, map[string]string{"application_id": applicationID, "target_edition": target}, nil)
+	return c.Do(ctx, Request{
+		Method: "PUT",
+		Path:   "/api/2/tenants/" + tenantID + "/edition",
+		Body:   map[string]string{"application_id": applicationID, "target_edition": target},
+	}, nil)
 }
 
 // User is an account-management user.
@@ -124,7 +145,11 @@ type User struct {
 
 // LoginAvailable asks check_login: true on 204, false on 409.
 func (c *Client) LoginAvailable(ctx context.Context, login string) (bool, error) {
-	err := c.Do(ctx, "GET", "/api/2/users/check_login", url.Values{"username": {login}}, nil, nil)
+	err := c.Do(ctx, Request{
+		Method: "GET",
+		Path:   "/api/2/users/check_login",
+		Query:  url.Values{"username": {login}},
+	}, nil)
 	switch {
 	case err == nil:
 		return true, nil
@@ -147,11 +172,11 @@ func (c *Client) TenantUsers(ctx context.Context, tenantID string) ([]User, erro
 	var ids struct {
 		Items []string `json:"items"`
 	}
-	if err := c.Do(ctx, "GET", "/api/2/tenants/"+tenantID+"/users", nil, nil, &ids); err != nil {
+	if err := c.Do(ctx, Request{Method: "GET", Path: "/api/2/tenants/" + tenantID + "/users"}, &ids); err != nil {
 		return nil, fmt.Errorf("acronis: user ids of tenant %s: %w", tenantID, err)
 	}
 	var out []User
-	for _, batch := range Batches(ids.Items, MaxBatch) {
+	for batch := range slices.Chunk(ids.Items, MaxBatch) {
 		users, err := All[User](ctx, c, "/api/2/users", url.Values{"uuids": {strings.Join(batch, ",")}}, 0)
 		if err != nil {
 			return nil, fmt.Errorf("acronis: users of tenant %s: %w", tenantID, err)
@@ -168,13 +193,21 @@ func (c *Client) TenantUsers(ctx context.Context, tenantID string) ([]User, erro
 // CreateUser creates a user (200).
 func (c *Client) CreateUser(ctx context.Context, tenantID, login string, contact Contact) (User, error) {
 	var u User
-	err := c.Do(ctx, "POST", "/api/2/users", nil, map[string]any{"tenant_id": tenantID, "login": login, "contact": contact}, &u)
+	err := c.Do(ctx, Request{
+		Method: "POST",
+		Path:   "/api/2/users",
+		Body:   map[string]any{"tenant_id": tenantID, "login": login, "contact": contact},
+	}, &u)
 	return u, err
 }
 
 // SendActivationEmail sends the activation e-mail (204).
 func (c *Client) SendActivationEmail(ctx context.Context, userID string) error {
-	return c.Do(ctx, "POST", "/api/2/users/"+userID+"/send-activation-email", nil, map[string]any{}, nil)
+	return c.Do(ctx, Request{
+		Method: "POST",
+		Path:   "/api/2/users/" + userID + "/send-activation-email",
+		Body:   map[string]any{},
+	}, nil)
 }
 
 // AccessPolicy is one of a user's access policies, kept as the platform
@@ -193,7 +226,7 @@ func (c *Client) UserAccessPolicies(ctx context.Context, userID string) (AccessP
 	if err := CheckUUID(userID); err != nil {
 		return out, fmt.Errorf("acronis: access policies: user id: %w", err)
 	}
-	err := c.Do(ctx, "GET", "/api/2/users/"+userID+"/access_policies", nil, nil, &out)
+	err := c.Do(ctx, Request{Method: "GET", Path: "/api/2/users/" + userID + "/access_policies"}, &out)
 	return out, err
 }
 
@@ -216,7 +249,11 @@ func (c *Client) AddRole(ctx context.Context, userID, tenantID, role string, now
 	items := append(cur.Items, AccessPolicy{"id": zero, "issuer_id": zero, "role_id": role, "tenant_id": tenantID,
 		"trustee_id": userID, "trustee_type": "user", "version": 0, "created_at": at, "updated_at": at, "deleted_at": nil})
 	body := AccessPolicies{Timestamp: at, Items: items}
-	if err := c.Do(ctx, "PUT", "/api/2/users/"+userID+"/access_policies", nil, body, nil); err != nil {
+	if err := c.Do(ctx, Request{
+		Method: "PUT",
+		Path:   "/api/2/users/" + userID + "/access_policies",
+		Body:   body,
+	}, nil); err != nil {
 		return false, fmt.Errorf("add role %s: %w", role, err)
 	}
 	return true, nil

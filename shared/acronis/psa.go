@@ -3,6 +3,7 @@ package acronis
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net/url"
 	"strconv"
 
@@ -39,14 +40,16 @@ func psaPages[T any](ctx context.Context, c *Client, path string, q url.Values, 
 	var all []T
 	for page := 1; page < 10000; page++ {
 		qq := url.Values{}
-		for k, v := range q {
-			qq[k] = v
-		}
+		maps.Copy(qq, q)
 		qq.Set("Page", strconv.Itoa(page))
 		qq.Set("PageSize", strconv.Itoa(size))
 		var raw json.RawMessage
 		// A search: safe to repeat on a 5xx although it is a POST.
-		if err := c.Do(httpretry.Idempotent(ctx), "POST", psaBase+path, qq, nil, &raw); err != nil {
+		if err := c.Do(httpretry.Idempotent(ctx), Request{
+			Method: "POST",
+			Path:   psaBase + path,
+			Query:  qq,
+		}, &raw); err != nil {
 			return all, err
 		}
 		items, err := decode(raw)

@@ -80,7 +80,7 @@ const (
 // CreateReport creates a report.
 func (c *Client) CreateReport(ctx context.Context, p ReportPost) (Report, error) {
 	var r Report
-	err := c.Do(ctx, "POST", "/api/2/reports", nil, p, &r)
+	err := c.Do(ctx, Request{Method: "POST", Path: "/api/2/reports", Body: p}, &r)
 	return r, err
 }
 
@@ -90,7 +90,7 @@ func (c *Client) GetReport(ctx context.Context, id string) (Report, error) {
 		return Report{}, fmt.Errorf("acronis: get report: id: %w", err)
 	}
 	var r Report
-	err := c.Do(ctx, "GET", "/api/2/reports/"+id, nil, nil, &r)
+	err := c.Do(ctx, Request{Method: "GET", Path: "/api/2/reports/" + id}, &r)
 	return r, err
 }
 
@@ -103,7 +103,7 @@ func (c *Client) StoredReports(ctx context.Context, reportID string) ([]StoredRe
 	var out struct {
 		Items []StoredReport `json:"items"`
 	}
-	err := c.Do(ctx, "GET", "/api/2/reports/"+reportID+"/stored", nil, nil, &out)
+	err := c.Do(ctx, Request{Method: "GET", Path: "/api/2/reports/" + reportID + "/stored"}, &out)
 	return out.Items, err
 }
 
@@ -126,5 +126,9 @@ func (c *Client) DownloadStored(ctx context.Context, reportID, storedID string, 
 	if from > 0 {
 		h.Set("Range", "bytes="+strconv.FormatInt(from, 10)+"-")
 	}
-	return c.Stream(ctx, "GET", "/api/2/reports/"+reportID+"/stored/"+url.PathEscape(storedID), nil, h)
+	return c.Stream(ctx, Request{
+		Method: "GET",
+		Path:   "/api/2/reports/" + reportID + "/stored/" + url.PathEscape(storedID),
+		Header: h,
+	})
 }

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/acp-serverless/acp-serverless/shared/inputcheck"
 )
 
 // TasksPath is the Task Manager v2 list endpoint.
@@ -86,7 +88,7 @@ const DefaultTaskLimit = 200
 // Tasks walks the completed tasks matching q, newest completion first.
 func (c *Client) Tasks(ctx context.Context, q TaskQuery) iter.Seq2[TaskPage, error] {
 	return func(yield func(TaskPage, error) bool) {
-		batches := Batches(q.ResourceIDs, MaxBatch)
+		batches := slices.Collect(slices.Chunk(q.ResourceIDs, MaxBatch))
 		if len(q.ResourceIDs) == 0 {
 			batches = [][]string{nil}
 		}
@@ -177,37 +179,20 @@ var (
 // at the top level ({"items", "cursors":{"after"}}); API-NOTES describes
 // paging.cursors.after for the family: both are read.
 func DecodeTasks(b []byte) ([]Task, string, error) {
-	var page struct {
-		Items   *[]taskView `json:"items"`
-		Cursors *struct {
-			After string `json:"after"`
-		} `json:"cursors"`
-		Paging *struct {
-			Cursors *struct {
-				After string `json:"after"`
-			} `json:"cursors"`
-		} `json:"paging"`
-	}
-	if err := json.Unmarshal(b, &page); err != nil {
-		return nil, "", fmt.Errorf("tasks: decode: %w", err)
-	}
-	if page.Items == nil {
-		return nil, "", errors.New("tasks: items: missing")
+	page, err := decodeManagerPage[taskView](b, "tasks")
+	if err != nil {
+		return nil, "", err
 	}
 	after := ""
 	if page.Cursors != nil {
 		after = page.Cursors.After
 	}
-	if after == "" && page.Paging != nil && page.Paging.Cursors != nil {
-		after = page.Paging.Cursors.After
+	if after == "" {
+		after, _ = page.pagingCursor()
 	}
-	out := make([]Task, 0, len(*page.Items))
-	for i, v := range *page.Items {
-		t, err := v.task()
-		if err != nil {
-			return nil, "", fmt.Errorf("tasks: items[%d]: %w", i, err)
-		}
-		out = append(out, t)
+	out, err := convertItems(*page.Items, "tasks", taskView.task)
+	if err != nil {
+		return nil, "", err
 	}
 	return out, after, nil
 }
@@ -219,7 +204,7 @@ func (v taskView) task() (Task, error) {
 	case v.State == nil:
 		return Task{}, errors.New("state: missing")
 	case !slices.Contains(taskStates, *v.State):
-		return Task{}, fmt.Errorf("state: %q is not one of %v", truncate(*v.State, 40), taskStates)
+		return Task{}, fmt.Errorf("state: %q is not one of %v", inputcheck.Truncate(*v.State, 40), taskStates)
 	case v.EnqueuedAt == nil:
 		return Task{}, errors.New("enqueuedAt: missing")
 	case v.UpdatedAt == nil:
@@ -262,7 +247,7 @@ func (v taskView) result(t *Task) error {
 		return errors.New("result.code: missing")
 	}
 	if !slices.Contains(taskResults, *v.Result.Code) {
-		return fmt.Errorf("result.code: %q is not one of %v", truncate(*v.Result.Code, 40), taskResults)
+		return fmt.Errorf("result.code: %q is not one of %v", inputcheck.Truncate(*v.Result.Code, 40), taskResults)
 	}
 	t.ResultCode = *v.Result.Code
 	if e := v.Result.Error; e != nil {
@@ -326,15 +311,6 @@ type ResourceTasks struct {
 	Failures    []Task
 }
 
-// FailingSince is the completion time of the oldest failure after the last
-// success (zero when the resource is not failing).
-func (r *ResourceTasks) FailingSince() time.Time {
-	if len(r.Failures) == 0 || r.Failures[len(r.Failures)-1].CompletedAt == nil {
-		return time.Time{}
-	}
-	return *r.Failures[len(r.Failures)-1].CompletedAt
-}
-
 // TaskFailed reports whether a completed task counts as failed for the audit.
 func TaskFailed(t Task) bool {
 	return t.ResultCode == "error" || t.ResultCode == "abandoned" || t.ResultCode == "timedout"
@@ -377,45 +353,4 @@ func compareCompletion(a, b Task) int {
 		return 1
 	}
 	return a.CompletedAt.Compare(*b.CompletedAt)
-}
-
-// RunLoad is the size of one audit run's alert, task and agent walks: how
-// many ids are batched and how many items come back. Limits of 0 are the
-// clients' defaults.
-type RunLoad struct {
-	Tenants   int // tenants whose alerts are read (tenant= batches of MaxBatch)
-	Resources int // resources whose tasks are read (resourceId= batches); 0 = one walk of the whole scope
-	Alerts    int // alerts returned
-	Tasks     int // tasks returned
-	Agents    int // agents returned (one walk from the subtree root)
-
-	AlertLimit, TaskLimit, AgentLimit int
-}
-
-// RunRequests counts requests per family.
-type RunRequests struct{ Alerts, Tasks, Agents int }
-
-// Total is the requests of all three families.
-func (r RunRequests) Total() int { return r.Alerts + r.Tasks + r.Agents }
-
-// Requests bounds the requests one run makes for l: every batch costs at
-// least one request and every limit items at least one page, so a family
-// with b batches and n items takes between max(b, ceil(n/limit)) and
-// b + ceil(n/limit) requests (token requests not counted).
-func (l RunLoad) Requests() (least, most RunRequests) {
-	fam := func(ids, items, limit, def int) (int, int) {
-		if limit <= 0 {
-			limit = def
-		}
-		b := 1
-		if ids > 0 {
-			b = (ids + MaxBatch - 1) / MaxBatch
-		}
-		pages := (items + limit - 1) / limit
-		return max(b, pages), b + pages
-	}
-	least.Alerts, most.Alerts = fam(l.Tenants, l.Alerts, l.AlertLimit, DefaultAlertLimit)
-	least.Tasks, most.Tasks = fam(l.Resources, l.Tasks, l.TaskLimit, DefaultTaskLimit)
-	least.Agents, most.Agents = fam(0, l.Agents, l.AgentLimit, DefaultAgentLimit)
-	return least, most
 }

@@ -8,15 +8,14 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/acp-serverless/acp-serverless/shared/inputcheck"
 )
 
 // Tenant kinds.
 const (
-	KindRoot     = "root"
 	KindPartner  = "partner"
-	KindFolder   = "folder"
 	KindCustomer = "customer"
-	KindUnit     = "unit"
 )
 
 // Contact is the part of a tenant or user contact the jobs use.
@@ -91,7 +90,7 @@ func (c *Client) GetAPIClient(ctx context.Context, clientID string) (APIClientIn
 		return APIClientInfo{}, fmt.Errorf("acronis: get API client: client id: %w", err)
 	}
 	var out APIClientInfo
-	err := c.Do(ctx, "GET", "/api/2/clients/"+clientID, nil, nil, &out)
+	err := c.Do(ctx, Request{Method: "GET", Path: "/api/2/clients/" + clientID}, &out)
 	return out, err
 }
 
@@ -143,7 +142,7 @@ func (c *Client) GetTenant(ctx context.Context, id string) (Tenant, error) {
 		return Tenant{}, fmt.Errorf("acronis: get tenant: id: %w", err)
 	}
 	var t Tenant
-	err := c.Do(ctx, "GET", "/api/2/tenants/"+id, nil, nil, &t)
+	err := c.Do(ctx, Request{Method: "GET", Path: "/api/2/tenants/" + id}, &t)
 	return t, err
 }
 
@@ -151,7 +150,7 @@ func (c *Client) GetTenant(ctx context.Context, id string) (Tenant, error) {
 // a clash is an APIError with CodeTenantNameConflict.
 func (c *Client) CreateTenant(ctx context.Context, p TenantPost) (Tenant, error) {
 	var t Tenant
-	err := c.Do(ctx, "POST", "/api/2/tenants", nil, p, &t)
+	err := c.Do(ctx, Request{Method: "POST", Path: "/api/2/tenants", Body: p}, &t)
 	return t, err
 }
 
@@ -161,7 +160,7 @@ func (c *Client) UpdateTenant(ctx context.Context, id string, p TenantPut) (Tena
 		return Tenant{}, fmt.Errorf("acronis: update tenant: id: %w", err)
 	}
 	var t Tenant
-	err := c.Do(ctx, "PUT", "/api/2/tenants/"+id, nil, p, &t)
+	err := c.Do(ctx, Request{Method: "PUT", Path: "/api/2/tenants/" + id, Body: p}, &t)
 	return t, err
 }
 
@@ -170,14 +169,18 @@ func (c *Client) DeleteTenant(ctx context.Context, id string, version int64) err
 	if err := CheckUUID(id); err != nil {
 		return fmt.Errorf("acronis: delete tenant: id: %w", err)
 	}
-	return c.Do(ctx, "DELETE", "/api/2/tenants/"+id, url.Values{"version": {strconv.FormatInt(version, 10)}}, nil, nil)
+	return c.Do(ctx, Request{
+		Method: "DELETE",
+		Path:   "/api/2/tenants/" + id,
+		Query:  url.Values{"version": {strconv.FormatInt(version, 10)}},
+	}, nil)
 }
 
 // CheckUUID accepts the platform's lower-case 8-4-4-4-12 ids. Legacy numeric
 // tenant ids (usage and policy contexts) are not UUIDs and must not pass.
 func CheckUUID(s string) error {
 	if len(s) != 36 {
-		return fmt.Errorf("%q is not a UUID", truncate(s, 40))
+		return fmt.Errorf("%q is not a UUID", inputcheck.Truncate(s, 40))
 	}
 	for i, r := range s {
 		switch i {
@@ -192,11 +195,4 @@ func CheckUUID(s string) error {
 		}
 	}
 	return nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
 }

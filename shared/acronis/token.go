@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/acp-serverless/acp-serverless/shared/httpretry"
+	"github.com/acp-serverless/acp-serverless/shared/inputcheck"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -97,7 +98,7 @@ func CheckBaseURL(s string) error {
 	}
 	switch {
 	case u.Scheme == "https":
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	case u.Scheme == "http" && inputcheck.LoopbackHost(u.Hostname()):
 	default:
 		return errors.New("must be https (http only for a local simulator)")
 	}
@@ -105,10 +106,6 @@ func CheckBaseURL(s string) error {
 		return errors.New("must not carry a query or user info")
 	}
 	return nil
-}
-
-func isLoopback(h string) bool {
-	return h == "localhost" || h == "::1" || strings.HasPrefix(h, "127.")
 }
 
 // jsonErrorNoValue drops anything of the input from a JSON error: a syntax

@@ -110,32 +110,3 @@ func FuzzParseCredentials(f *testing.F) {
 		}
 	})
 }
-
-func TestBatches(t *testing.T) {
-	ids := make([]string, 250)
-	for i := range ids {
-		ids[i] = fmt.Sprint(i)
-	}
-	tests := []struct {
-		n, size int
-		want    []int
-	}{
-		{0, 250, []int{100, 100, 50}},
-		{500, 250, []int{100, 100, 50}},
-		{100, 0, nil},
-		{100, 100, []int{100}},
-		{7, 20, []int{7, 7, 6}},
-	}
-	for _, tt := range tests {
-		got := Batches(ids[:tt.size], tt.n)
-		var sizes []int
-		total := 0
-		for _, b := range got {
-			sizes = append(sizes, len(b))
-			total += len(b)
-		}
-		if fmt.Sprint(sizes) != fmt.Sprint(tt.want) || total != tt.size {
-			t.Errorf("Batches(%d ids, %d) sizes %v, want %v", tt.size, tt.n, sizes, tt.want)
-		}
-	}
-}

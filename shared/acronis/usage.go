@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/url"
 	"strings"
+
+	"github.com/acp-serverless/acp-serverless/shared/inputcheck"
 )
 
 // Usage is one usage item of GET /api/2/tenants/{id}/usages and of the batch
@@ -77,7 +79,7 @@ func (l *LegacyID) UnmarshalJSON(b []byte) error {
 	}
 	for _, r := range s {
 		if r < '0' || r > '9' {
-			return fmt.Errorf("legacy tenant id: %q is not a non-negative integer", truncate(s, 40))
+			return fmt.Errorf("legacy tenant id: %q is not a non-negative integer", inputcheck.Truncate(s, 40))
 		}
 	}
 	*l = LegacyID(s)
@@ -110,16 +112,6 @@ func DecodeUsages(b []byte) ([]Usage, error) {
 	return out.Items, checkUsages(out.Items)
 }
 
-// DecodeUsagesBatch decodes the batch answer.
-func DecodeUsagesBatch(b []byte) ([]TenantUsage, error) {
-	var out []TenantUsage
-	err := decodeUsagesBatch(bytes.NewReader(b), func(tu TenantUsage) error {
-		out = append(out, tu)
-		return nil
-	})
-	return out, err
-}
-
 // decodeUsagesBatch reads {"items":[{tenant, usages}, ...], ...} from r and
 // hands each entry to fn as soon as it is decoded and checked, so a caller
 // that writes entries out never holds the whole answer.
@@ -146,34 +138,8 @@ func decodeUsagesBatch(r io.Reader, fn func(TenantUsage) error) error {
 			return errors.New("usage batch: items given twice")
 		}
 		sawItems = true
-		// Peek: null is an empty list; anything else must open one.
-		tok, err := dec.Token()
-		if err != nil {
-			return fmt.Errorf("usage batch: items: decode: %w", err)
-		}
-		if tok == nil {
-			continue
-		}
-		if tok != json.Delim('[') {
-			return fmt.Errorf("usage batch: items: got %v where a list belongs", tok)
-		}
-		for i := 0; dec.More(); i++ {
-			var tu TenantUsage
-			if err := dec.Decode(&tu); err != nil {
-				return fmt.Errorf("usage batch: items[%d]: decode: %w", i, err)
-			}
-			if err := CheckUUID(tu.Tenant); err != nil {
-				return fmt.Errorf("usage batch: items[%d].tenant: %w", i, err)
-			}
-			if err := checkUsages(tu.Usages); err != nil {
-				return fmt.Errorf("usage batch: items[%d]: %w", i, err)
-			}
-			if err := fn(tu); err != nil {
-				return err
-			}
-		}
-		if err := expectDelim(dec, ']'); err != nil {
-			return fmt.Errorf("usage batch: items: %w", err)
+		if err := decodeUsageItems(dec, fn); err != nil {
+			return err
 		}
 	}
 	if err := expectDelim(dec, '}'); err != nil {
@@ -218,7 +184,7 @@ func checkUsages(us []Usage) error {
 				continue
 			}
 			if !isJSONNumber(string(f.n)) {
-				return fmt.Errorf("usages[%d].%s: %q is not a number", i, f.name, truncate(string(f.n), 40))
+				return fmt.Errorf("usages[%d].%s: %q is not a number", i, f.name, inputcheck.Truncate(string(f.n), 40))
 			}
 		}
 	}
@@ -233,22 +199,38 @@ func isJSONNumber(s string) bool {
 	return json.Valid([]byte(s)) && (s[0] == '-' || s[0] >= '0' && s[0] <= '9')
 }
 
-// UsagesBatch fetches usage for up to MaxBatch tenants in one call. Tenants the
-// caller may not see are left out of the answer by the platform: callers that
-// must account for every tenant compare the answer with ids.
-func (c *Client) UsagesBatch(ctx context.Context, ids []string) ([]TenantUsage, error) {
-	var out []TenantUsage
-	err := AgainIfCut(ctx, func(ctx context.Context) error {
-		out = out[:0]
-		return c.EachTenantUsage(ctx, ids, func(tu TenantUsage) error {
-			out = append(out, tu)
-			return nil
-		})
-	})
+// decodeUsageItems reads the value of "items": null (an empty list) or a
+// list of TenantUsage, each checked and handed to fn as it is read.
+func decodeUsageItems(dec *json.Decoder, fn func(TenantUsage) error) error {
+	tok, err := dec.Token()
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("usage batch: items: decode: %w", err)
 	}
-	return out, nil
+	if tok == nil {
+		return nil
+	}
+	if tok != json.Delim('[') {
+		return fmt.Errorf("usage batch: items: got %v where a list belongs", tok)
+	}
+	for i := 0; dec.More(); i++ {
+		var tu TenantUsage
+		if err := dec.Decode(&tu); err != nil {
+			return fmt.Errorf("usage batch: items[%d]: decode: %w", i, err)
+		}
+		if err := CheckUUID(tu.Tenant); err != nil {
+			return fmt.Errorf("usage batch: items[%d].tenant: %w", i, err)
+		}
+		if err := checkUsages(tu.Usages); err != nil {
+			return fmt.Errorf("usage batch: items[%d]: %w", i, err)
+		}
+		if err := fn(tu); err != nil {
+			return err
+		}
+	}
+	if err := expectDelim(dec, ']'); err != nil {
+		return fmt.Errorf("usage batch: items: %w", err)
+	}
+	return nil
 }
 
 // EachTenantUsage is UsagesBatch that hands each tenant's entry to fn as it
@@ -269,7 +251,8 @@ func (c *Client) EachTenantUsage(ctx context.Context, ids []string, fn func(Tena
 		}
 	}
 	const path = "/api/2/tenants/usages"
-	resp, err := c.send(ctx, "GET", path, url.Values{"tenants": {strings.Join(ids, ",")}}, nil, "application/json")
+	query := url.Values{"tenants": {strings.Join(ids, ",")}}
+	resp, err := c.send(ctx, Request{Method: "GET", Path: path, Query: query}, "application/json")
 	if err != nil {
 		return err
 	}
@@ -293,7 +276,7 @@ func (c *Client) TenantUsages(ctx context.Context, id string) ([]Usage, error) {
 	}
 	var raw json.RawMessage
 	path := "/api/2/tenants/" + id + "/usages"
-	if err := c.Do(ctx, "GET", path, nil, nil, &raw); err != nil {
+	if err := c.Do(ctx, Request{Method: "GET", Path: path}, &raw); err != nil {
 		return nil, err
 	}
 	out, err := DecodeUsages(raw)

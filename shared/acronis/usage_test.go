@@ -293,7 +293,7 @@ func TestCutAnswersRetried(t *testing.T) {
 			return err
 		}, 3},
 		{"Do (a list page)", apiCuts, func(ctx context.Context, c *acronis.Client, _ *acronis.CachedSource, ids []string) error {
-			return c.Do(ctx, "GET", "/api/2/tenants", url.Values{"uuids": {ids[0]}}, nil, &struct{}{})
+			return c.Do(ctx, acronis.Request{Method: "GET", Path: "/api/2/tenants", Query: url.Values{"uuids": {ids[0]}}}, &struct{}{})
 		}, 3},
 		{"EachTenantUsage", apiCuts, func(ctx context.Context, c *acronis.Client, _ *acronis.CachedSource, ids []string) error {
 			return c.EachTenantUsage(ctx, ids, func(acronis.TenantUsage) error { return nil })

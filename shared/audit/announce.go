@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -95,7 +96,7 @@ func planNew(in planInput, cur announcedRecord, crit map[string]Finding) (step, 
 		switch {
 		case !open:
 			f := crit[k]
-			a = Announced{Key: k, Provider: f.Provider, Customer: f.Customer, TenantID: f.TenantID, Resource: firstNonEmpty(f.Resource, f.Policy),
+			a = Announced{Key: k, Provider: f.Provider, Customer: f.Customer, TenantID: f.TenantID, Resource: cmp.Or(f.Resource, f.Policy),
 				Rule: f.Rule, Message: f.Message, FirstAnnounced: in.now, LastAnnounced: in.now}
 			s.items = append(s.items, a)
 		case in.renotify > 0 && in.now.Sub(a.LastAnnounced) >= in.renotify:
@@ -224,7 +225,7 @@ func (r *run) message(s step) (subject, body string) {
 func customerList(as []Announced, n int) string {
 	count := map[string]int{}
 	for _, a := range as {
-		count[firstNonEmpty(a.Customer, "(unknown customer)")]++
+		count[cmp.Or(a.Customer, "(unknown customer)")]++
 	}
 	names := slices.Sorted(maps.Keys(count))
 	sort.SliceStable(names, func(i, j int) bool { return count[names[i]] > count[names[j]] })

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode"
-	"unicode/utf8"
 )
 
 func crit(key, provider, customer string) Finding {
@@ -137,33 +135,6 @@ func TestReserve(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestSNSSubject(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"Backup audit: 2 new critical (Ålesund Kommune (2))", "Backup audit: 2 new critical (Ålesund Kommune (2))"},
-		{"line\nbreak\ttab\x07bell", "line break tab bell"},
-		{strings.Repeat("é", 120), strings.Repeat("é", 99)},
-		{"bad \xff byte", "bad ? byte"},
-	}
-	for _, tt := range tests {
-		if got := SNSSubject(tt.in); got != tt.want {
-			t.Errorf("SNSSubject(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
-// Subjects come from customer names: whatever they hold, SNS accepts the result.
-func FuzzSNSSubject(f *testing.F) {
-	for _, s := range []string{"Backup audit: 1 new critical", "Ålesund\n\x00", strings.Repeat("é", 200), "\xff\xfe"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		got := SNSSubject(s)
-		if !utf8.ValidString(got) || utf8.RuneCountInString(got) > 99 || strings.ContainsFunc(got, unicode.IsControl) {
-			t.Fatalf("SNSSubject(%q) = %q", s, got)
-		}
-	})
 }
 
 // The announced record is read back from S3: any content either fails to

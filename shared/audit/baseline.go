@@ -2,12 +2,14 @@ package audit
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -129,7 +131,7 @@ func (r *run) judge(prev previousRun) {
 	})
 	s := &r.sum
 	s.Partial = len(s.FailedProviders) > 0
-	sort.Strings(s.FailedProviders)
+	slices.Sort(s.FailedProviders)
 	s.PreviousRun = prev.runID
 	s.BySeverity, s.ByProvider, s.ByTenant = map[string]int{}, map[string]int{}, map[string]map[string]int{}
 	for i := range r.findings {
@@ -150,7 +152,7 @@ func (r *run) judge(prev previousRun) {
 		}
 		s.BySeverity[f.Severity]++
 		s.ByProvider[f.Provider]++
-		t := firstNonEmpty(f.TenantID, f.Customer)
+		t := cmp.Or(f.TenantID, f.Customer)
 		if s.ByTenant[t] == nil {
 			s.ByTenant[t] = map[string]int{}
 		}

@@ -1,10 +1,11 @@
 package audit
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"sync"
 	"time"
 
@@ -88,7 +89,7 @@ func agentRoots(root string, tenantIDs []string) []string {
 func (a *AcronisSource) tenants(ctx context.Context, root string, tenantIDs []string) (map[string]string, []string, error) {
 	names := map[string]string{} // uuid -> tenant name
 	if len(tenantIDs) > 0 {
-		for _, batch := range acronis.Batches(tenantIDs, acronis.MaxBatch) {
+		for batch := range slices.Chunk(tenantIDs, acronis.MaxBatch) {
 			for page, err := range a.Client.ListTenants(ctx, acronis.TenantFilter{UUIDs: batch, Lod: "basic"}) {
 				if err != nil {
 					return nil, nil, fmt.Errorf("acronis: tenants: %w", err)
@@ -240,7 +241,7 @@ func (c *CBRSource) Collect(ctx context.Context, rules Rules) ([]Finding, Stats,
 	if err := g.Wait(); err != nil {
 		return nil, Stats{}, err
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	slices.SortFunc(out, func(a, b Finding) int { return cmp.Compare(a.Key, b.Key) })
 	return out, Stats{Status: "ok", Policies: len(list), OrgPolicies: len(orgs), Members: nMembers, Findings: len(out)}, nil
 }
 

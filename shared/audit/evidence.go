@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -92,12 +93,12 @@ func (ev *evidence) addAlert(al acronis.Alert) {
 // list (removed, or not visible): reported, never dropped.
 func (ev *evidence) orphanAlert(al acronis.Alert) Finding {
 	t := ev.tenants[al.Tenant.ID]
-	f := Finding{Provider: Acronis, Severity: Warning, Rule: RuleAlertOrphan, Customer: firstNonEmpty(t.name, "tenant "+al.Tenant.ID),
-		TenantID: t.uuid, TenantLegacyID: al.Tenant.ID, Resource: firstNonEmpty(al.ResourceName, "(no resource named)"), ResourceID: al.ResourceID,
+	f := Finding{Provider: Acronis, Severity: Warning, Rule: RuleAlertOrphan, Customer: cmp.Or(t.name, "tenant "+al.Tenant.ID),
+		TenantID: t.uuid, TenantLegacyID: al.Tenant.ID, Resource: cmp.Or(al.ResourceName, "(no resource named)"), ResourceID: al.ResourceID,
 		Policy: al.PlanName, PolicyID: al.PlanID,
 		Message: fmt.Sprintf("active %s alert (%s) for a resource the audit did not find among the tenant's resources", al.Type, al.Severity)}
-	f.Reason, f.ReasonSource, f.ReasonID, f.ReasonAt = firstNonEmpty(al.Message, "(alert without text)"), "alert", al.ID, al.CreatedAt
-	f.Key = key(Acronis, firstNonEmpty(t.uuid, "legacy:"+al.Tenant.ID), al.ResourceID, al.ID, RuleAlertOrphan)
+	f.Reason, f.ReasonSource, f.ReasonID, f.ReasonAt = cmp.Or(al.Message, "(alert without text)"), "alert", al.ID, al.CreatedAt
+	f.Key = key(Acronis, cmp.Or(t.uuid, "legacy:"+al.Tenant.ID), al.ResourceID, al.ID, RuleAlertOrphan)
 	return f
 }
 
@@ -152,9 +153,9 @@ func (r Rules) offlineAgent(ag acronis.Agent, t tenantRef, now time.Time) (Findi
 	if ag.Online {
 		return Finding{}, false
 	}
-	f := Finding{Provider: Acronis, Rule: RuleAgentOffline, Customer: firstNonEmpty(t.name, ag.TenantName), TenantID: t.uuid,
-		TenantLegacyID: ag.TenantID, Resource: firstNonEmpty(ag.Hostname, ag.Name) + " (agent)", ResourceID: ag.ID}
-	f.Key = key(Acronis, firstNonEmpty(t.uuid, "legacy:"+ag.TenantID), ag.ID, "", RuleAgentOffline)
+	f := Finding{Provider: Acronis, Rule: RuleAgentOffline, Customer: cmp.Or(t.name, ag.TenantName), TenantID: t.uuid,
+		TenantLegacyID: ag.TenantID, Resource: cmp.Or(ag.Hostname, ag.Name) + " (agent)", ResourceID: ag.ID}
+	f.Key = key(Acronis, cmp.Or(t.uuid, "legacy:"+ag.TenantID), ag.ID, "", RuleAgentOffline)
 	switch {
 	case ag.LastSeen == nil:
 		f.Severity, f.Message = Unknown, "agent offline; the platform gives no last-seen time, so for how long is unknown"
@@ -184,7 +185,7 @@ func judgeAcronis(rules Rules, res []acronisResource, ev *evidence, now time.Tim
 		last := lastSuccess(r.item, rt)
 		if protected(r.item) && ev.tasksRead {
 			fs = append(fs, rules.staleBackup(r, last, now)...)
-			ev.noteOldest(firstNonEmpty(r.tenantUUID, r.item.Context.TenantName), last)
+			ev.noteOldest(cmp.Or(r.tenantUUID, r.item.Context.TenantName), last)
 		}
 		al, hasAlert := ev.alerts[r.item.Context.ID]
 		for i := range fs {
@@ -216,7 +217,7 @@ func lastSuccess(it acronis.PolicyStatusItem, rt *acronis.ResourceTasks) time.Ti
 func (r Rules) staleBackup(res acronisResource, last, now time.Time) []Finding {
 	f := acronisBase(res.item, res.tenantUUID)
 	f.Rule = RuleStaleBackup
-	f.Key = key(Acronis, firstNonEmpty(res.tenantUUID, "legacy:"+f.TenantLegacyID), f.ResourceID, "", RuleStaleBackup)
+	f.Key = key(Acronis, cmp.Or(res.tenantUUID, "legacy:"+f.TenantLegacyID), f.ResourceID, "", RuleStaleBackup)
 	age := now.Sub(last).Hours()
 	switch {
 	case last.IsZero():
@@ -253,10 +254,10 @@ func (ev *evidence) explain(f *Finding, al acronis.Alert, hasAlert bool, rt *acr
 	}
 	switch {
 	case hasAlert:
-		f.Reason, f.ReasonSource, f.ReasonID, f.ReasonAt = firstNonEmpty(al.Message, "(alert "+al.Type+" without text)"), "alert", al.ID, al.CreatedAt
+		f.Reason, f.ReasonSource, f.ReasonID, f.ReasonAt = cmp.Or(al.Message, "(alert "+al.Type+" without text)"), "alert", al.ID, al.CreatedAt
 	case rt != nil && len(rt.Failures) > 0:
 		t := rt.Failures[0]
-		f.Reason, f.ReasonSource, f.ReasonID = "task result "+t.ResultCode, "task", firstNonEmpty(t.UUID, fmt.Sprint(t.ID))
+		f.Reason, f.ReasonSource, f.ReasonID = "task result "+t.ResultCode, "task", cmp.Or(t.UUID, fmt.Sprint(t.ID))
 		if t.Error != nil {
 			f.Reason = t.Error.Error()
 		}

@@ -1,9 +1,12 @@
 package audit
 
 import (
+	"cmp"
 	"fmt"
 	"html"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -22,7 +25,7 @@ func groups(fs []Finding) []group {
 	idx := map[string]int{}
 	var out []group
 	for _, f := range fs {
-		c := firstNonEmpty(f.Customer, "(unknown customer)")
+		c := cmp.Or(f.Customer, "(unknown customer)")
 		i, ok := idx[c]
 		if !ok {
 			i = len(out)
@@ -111,7 +114,7 @@ func reportHeader(p func(string, ...any), s Summary) {
 	}
 	p("</div>\n<table class=\"cover\"><tr><th>provider</th><th>status</th><th>covered</th></tr>\n")
 	var problems []string
-	for _, k := range sortedKeys(s.Providers) {
+	for _, k := range slices.Sorted(maps.Keys(s.Providers)) {
 		st := s.Providers[k]
 		p("<tr><td>%s</td><td>%s</td><td>%s</td></tr>\n", esc(k), esc(st.Status), esc(coverage(k, st)))
 		for _, pr := range st.Problems {
@@ -170,7 +173,7 @@ func reportGroup(p func(string, ...any), g group, oldest map[string]time.Time) {
 
 func oldestFor(g group, oldest map[string]time.Time) (time.Time, bool) {
 	for _, f := range g.Findings {
-		if t, ok := oldest[firstNonEmpty(f.TenantID, f.Customer)]; ok && f.Provider == Acronis {
+		if t, ok := oldest[cmp.Or(f.TenantID, f.Customer)]; ok && f.Provider == Acronis {
 			return t, true
 		}
 	}
@@ -259,12 +262,3 @@ const reportScript = `<script>
 `
 
 func esc(s string) string { return html.EscapeString(s) }
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/acp-serverless/acp-serverless/shared/acronis"
+	"github.com/acp-serverless/acp-serverless/shared/notify"
 	"github.com/acp-serverless/acp-serverless/shared/objstore"
 )
 
@@ -56,11 +57,6 @@ func (r Request) wants(p string) bool {
 // and page anyone.
 func (r Request) Full() bool { return len(r.TenantIDs) == 0 && len(r.Providers) == 0 }
 
-// Notifier sends one message (SNS in Lambda).
-type Notifier interface {
-	Notify(ctx context.Context, subject, message string) error
-}
-
 // Job is the audit.
 type Job struct {
 	Acronis       *AcronisSource
@@ -70,8 +66,8 @@ type Job struct {
 	CBRError      error // CBR is configured but unusable (bad secret): the provider fails
 	Rules         Rules
 	Store         objstore.Store
-	Notifier      Notifier  // nil: no notifications
-	Metrics       io.Writer // CloudWatch Embedded Metric Format lines (stdout in Lambda)
+	Notifier      notify.Notifier // nil: no notifications
+	Metrics       io.Writer       // CloudWatch Embedded Metric Format lines (stdout in Lambda)
 	Log           *slog.Logger
 	Now           func() time.Time
 	// WriteReserve is kept back from collection for writing and announcing;

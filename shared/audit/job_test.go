@@ -26,8 +26,6 @@ import (
 	"github.com/acp-serverless/acp-serverless/shared/huaweicbr/cbrtest"
 	"github.com/acp-serverless/acp-serverless/shared/mototest"
 	"github.com/acp-serverless/acp-serverless/shared/objstore"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
 )
 
 func TestMain(m *testing.M) { mototest.Main(m) }
@@ -325,44 +323,6 @@ func TestScaleUnderFaults(t *testing.T) {
 	if w.summary(t, clean).Providers[audit.Acronis].Resources != 5000 {
 		t.Fatalf("resources %+v", w.summary(t, clean).Providers)
 	}
-}
-
-// The real SNS client publishes to moto.
-func TestSNSNotifier(t *testing.T) {
-	ctx := context.Background()
-	moto := mototest.Get(t)
-	c := sns.NewFromConfig(moto.Config())
-	topic, err := c.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(mototest.Name("audit"))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := &audit.SNSNotifier{Client: c, TopicArn: aws.ToString(topic.TopicArn)}
-	if err := n.Notify(ctx, "Backup audit:\n"+strings.Repeat("s", 150), "3 new critical findings"); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.Get(moto.Endpoint + "/moto-api/data.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var data struct {
-		SNS struct {
-			Topic []struct {
-				Arn  string  `json:"arn"`
-				Sent [][]any `json:"sent_notifications"`
-			} `json:"Topic"`
-		} `json:"sns"`
-	}
-	_ = json.NewDecoder(resp.Body).Decode(&data)
-	for _, tp := range data.SNS.Topic {
-		if tp.Arn == aws.ToString(topic.TopicArn) {
-			if len(tp.Sent) != 1 || tp.Sent[0][1] != "3 new critical findings" || len(tp.Sent[0][2].(string)) != 99 {
-				t.Fatalf("sent %v", tp.Sent)
-			}
-			return
-		}
-	}
-	t.Fatal("topic not found in moto")
 }
 
 // A person opening report.html in a browser sees the worst customer first,

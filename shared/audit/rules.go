@@ -5,12 +5,14 @@
 package audit
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/acp-serverless/acp-serverless/shared/acronis"
 	"github.com/acp-serverless/acp-serverless/shared/huaweicbr"
+	"github.com/acp-serverless/acp-serverless/shared/inputcheck"
 )
 
 // Severities, worst first.
@@ -137,7 +139,7 @@ func (r Rules) AcronisResource(it acronis.PolicyStatusItem, tenantUUID string, n
 	base := acronisBase(it, tenantUUID)
 	var out []Finding
 	add := func(f Finding) {
-		f.Key = key(Acronis, firstNonEmpty(tenantUUID, "legacy:"+base.TenantLegacyID), base.ResourceID, f.PolicyID, f.Rule)
+		f.Key = key(Acronis, cmp.Or(tenantUUID, "legacy:"+base.TenantLegacyID), base.ResourceID, f.PolicyID, f.Rule)
 		out = append(out, f)
 	}
 	if len(it.Policies) == 0 {
@@ -148,56 +150,57 @@ func (r Rules) AcronisResource(it acronis.PolicyStatusItem, tenantUUID string, n
 	}
 	for _, p := range it.Policies {
 		f := base
-		f.Policy, f.PolicyID = firstNonEmpty(strings.Join(p.Names, ", "), p.Type), firstNonEmpty(p.ID, p.Type)
-		status := strings.ToLower(p.Status)
-		sev, known := knownStatus[status]
-		switch {
-		case !known:
+		f.Policy, f.PolicyID = cmp.Or(strings.Join(p.Names, ", "), p.Type), cmp.Or(p.ID, p.Type)
+		with := func(rule, severity, message string) {
 			g := f
-			g.Rule, g.Severity, g.Message = RuleUnknownStatus, Unknown, fmt.Sprintf("status %q is not one the audit knows", p.Status)
-			add(g)
-		case status == "not_protected":
-			g := f
-			g.Rule, g.Severity, g.Message = RuleNoProtection, sev, "the plan is applied but reports this resource not protected (status not_protected)"
-			add(g)
-		case sev != "":
-			g := f
-			g.Rule, g.Severity, g.Message = RuleStatus, sev, fmt.Sprintf("policy status %s", status)
+			g.Rule, g.Severity, g.Message = rule, severity, message
 			add(g)
 		}
-		// Staleness: from the last (successful) run when the API gives it,
-		// otherwise from how late the next scheduled run is.
-		if last := firstNonEmpty(p.LastSuccessTime, p.LastRunTime); last != "" {
-			if t, err := ParseTime(last); err == nil && now.Sub(t).Hours() > r.MaxHoursWithoutRun {
-				g := f
-				g.Rule, g.Severity, g.Message = RuleStale, Critical, fmt.Sprintf("last run %s, over %.0f h ago", t.UTC().Format(time.RFC3339), r.MaxHoursWithoutRun)
-				add(g)
-			}
-		}
-		if p.NextRunTime != "" && p.Running.State != "running" {
-			t, err := ParseTime(p.NextRunTime)
-			switch {
-			case err != nil:
-				g := f
-				g.Rule, g.Severity, g.Message = RuleSchedule, Unknown, fmt.Sprintf("next_run_time %q unreadable", p.NextRunTime)
-				add(g)
-			case now.Sub(t).Hours() > r.MaxHoursWithoutRun && p.LastRunTime == "" && p.LastSuccessTime == "":
-				g := f
-				g.Rule, g.Severity, g.Message = RuleStale, Critical, fmt.Sprintf("scheduled run of %s never happened: no run for over %.0f h", t.UTC().Format(time.RFC3339), r.MaxHoursWithoutRun)
-				add(g)
-			case now.Sub(t) > r.NextRunGrace:
-				g := f
-				g.Rule, g.Severity, g.Message = RuleNextRunPast, Warning, fmt.Sprintf("next run time %s is %.1f h in the past", t.UTC().Format(time.RFC3339), now.Sub(t).Hours())
-				add(g)
-			}
-		}
+		policyStatus(p, with)
+		r.policyRuns(p, now, with)
 	}
 	return out
 }
 
+// policyStatus judges the status of one applied policy.
+func policyStatus(p acronis.PolicyState, with func(rule, severity, message string)) {
+	status := strings.ToLower(p.Status)
+	sev, known := knownStatus[status]
+	switch {
+	case !known:
+		with(RuleUnknownStatus, Unknown, fmt.Sprintf("status %q is not one the audit knows", p.Status))
+	case status == "not_protected":
+		with(RuleNoProtection, sev, "the plan is applied but reports this resource not protected (status not_protected)")
+	case sev != "":
+		with(RuleStatus, sev, fmt.Sprintf("policy status %s", status))
+	}
+}
+
+// policyRuns judges staleness: from the last (successful) run when the API
+// gives it, otherwise from how late the next scheduled run is.
+func (r Rules) policyRuns(p acronis.PolicyState, now time.Time, with func(rule, severity, message string)) {
+	if last := cmp.Or(p.LastSuccessTime, p.LastRunTime); last != "" {
+		if t, err := ParseTime(last); err == nil && now.Sub(t).Hours() > r.MaxHoursWithoutRun {
+			with(RuleStale, Critical, fmt.Sprintf("last run %s, over %.0f h ago", t.UTC().Format(time.RFC3339), r.MaxHoursWithoutRun))
+		}
+	}
+	if p.NextRunTime == "" || p.Running.State == "running" {
+		return
+	}
+	t, err := ParseTime(p.NextRunTime)
+	switch {
+	case err != nil:
+		with(RuleSchedule, Unknown, fmt.Sprintf("next_run_time %q unreadable", p.NextRunTime))
+	case now.Sub(t).Hours() > r.MaxHoursWithoutRun && p.LastRunTime == "" && p.LastSuccessTime == "":
+		with(RuleStale, Critical, fmt.Sprintf("scheduled run of %s never happened: no run for over %.0f h", t.UTC().Format(time.RFC3339), r.MaxHoursWithoutRun))
+	case now.Sub(t) > r.NextRunGrace:
+		with(RuleNextRunPast, Warning, fmt.Sprintf("next run time %s is %.1f h in the past", t.UTC().Format(time.RFC3339), now.Sub(t).Hours()))
+	}
+}
+
 func acronisBase(it acronis.PolicyStatusItem, tenantUUID string) Finding {
 	return Finding{Provider: Acronis, Customer: it.Context.TenantName, TenantID: tenantUUID, TenantLegacyID: string(it.Context.TenantID),
-		Resource: firstNonEmpty(it.Context.UserDefinedName, it.Context.Name, it.Context.AgentName), ResourceID: it.Context.ID}
+		Resource: cmp.Or(it.Context.UserDefinedName, it.Context.Name, it.Context.AgentName), ResourceID: it.Context.ID}
 }
 
 // AcronisPolicyCounts judges a policy answered in the v4 document's shape:
@@ -213,12 +216,12 @@ func (r Rules) AcronisPolicyCounts(s acronis.PolicySummary, tenantUUID string) [
 			continue
 		}
 		f := Finding{Provider: Acronis, Customer: s.Policy.TenantName, TenantID: tenantUUID, TenantLegacyID: string(s.Policy.TenantID),
-			Resource: fmt.Sprintf("%d resources", c.Value), Policy: firstNonEmpty(s.Policy.Name, s.Policy.Type), PolicyID: s.Policy.ID,
+			Resource: fmt.Sprintf("%d resources", c.Value), Policy: cmp.Or(s.Policy.Name, s.Policy.Type), PolicyID: s.Policy.ID,
 			Rule: RuleStatus, Severity: sev, Message: fmt.Sprintf("%d resources in status %s (the platform counted them per policy and named none)", c.Value, status)}
 		if !known {
 			f.Rule, f.Severity = RuleUnknownStatus, Unknown
 		}
-		f.Key = key(Acronis, firstNonEmpty(tenantUUID, "legacy:"+f.TenantLegacyID), "policy", s.Policy.ID, status)
+		f.Key = key(Acronis, cmp.Or(tenantUUID, "legacy:"+f.TenantLegacyID), "policy", s.Policy.ID, status)
 		out = append(out, f)
 	}
 	return out
@@ -271,7 +274,7 @@ func (r Rules) schedule(base Finding, patterns []string, def huaweicbr.Operation
 func (r Rules) CBROrganizationPolicy(p huaweicbr.OrganizationPolicy, members []huaweicbr.MemberStatus) []Finding {
 	var out []Finding
 	// The organization policy's own account (domain_name) names the group.
-	base := Finding{Provider: HuaweiCBR, Customer: "organization " + firstNonEmpty(p.DomainName, p.DomainID), Policy: p.Name, PolicyID: p.ID, Resource: p.OperationType + " organization policy"}
+	base := Finding{Provider: HuaweiCBR, Customer: "organization " + cmp.Or(p.DomainName, p.DomainID), Policy: p.Name, PolicyID: p.ID, Resource: p.OperationType + " organization policy"}
 	add := func(f Finding) {
 		f.Key = key(HuaweiCBR, "organization", p.ID, f.Rule)
 		out = append(out, f)
@@ -326,21 +329,5 @@ func ParseTime(s string) (time.Time, error) {
 			return t, nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("time %q: not RFC 3339 (zone and fractions optional)", truncate(s))
-}
-
-func truncate(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
-	}
-	return s
-}
-
-func firstNonEmpty(v ...string) string {
-	for _, s := range v {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
+	return time.Time{}, fmt.Errorf("time %q: not RFC 3339 (zone and fractions optional)", inputcheck.Truncate(s, 40))
 }

@@ -11,6 +11,7 @@
 package httpretry
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -46,7 +47,7 @@ func (p Policy) withDefaults() Policy {
 		p.MaxDelay = 30 * time.Second
 	}
 	if p.Sleep == nil {
-		p.Sleep = sleep
+		p.Sleep = Sleep
 	}
 	return p
 }
@@ -169,9 +170,7 @@ func stripCredentialsOffOrigin(req *http.Request) *http.Request {
 // origin is scheme://host:port with the default port made explicit.
 func origin(u *url.URL) string {
 	scheme, port := strings.ToLower(u.Scheme), u.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[scheme]
-	}
+	port = cmp.Or(port, map[string]string{"http": "80", "https": "443"}[scheme])
 	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
 }
 
@@ -234,17 +233,6 @@ func SharedBudget(ctx context.Context) context.Context {
 // Exhausted reports whether ctx carries a Budget with no attempt left: an
 // outer layer must not send the call again.
 func Exhausted(ctx context.Context) bool { return budgetOf(ctx).exhausted() }
-
-// Spent is how many attempts ctx's Budget has seen (0 without one).
-func Spent(ctx context.Context) int {
-	b := budgetOf(ctx)
-	if b == nil {
-		return 0
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.spent
-}
 
 func budgetOf(ctx context.Context) *Budget {
 	b, _ := ctx.Value(budgetKey{}).(*Budget)
@@ -313,7 +301,9 @@ func RetryAfter(v string, now time.Time) (time.Duration, bool) {
 	return 0, false
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
+// Sleep waits d or until ctx is done, whichever comes first, and returns
+// ctx's error when that came first.
+func Sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}

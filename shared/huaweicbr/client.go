@@ -2,18 +2,22 @@ package huaweicbr
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/acp-serverless/acp-serverless/shared/inputcheck"
 )
 
 // Credentials are the CBR secret's value.
@@ -68,18 +72,14 @@ func ParseCredentials(b []byte) (Credentials, error) {
 	case strings.ContainsAny(c.Region, "/:@ ") || strings.ContainsAny(c.ProjectID, "/?#%"):
 		return Credentials{}, errors.New(`huaweicbr: credentials: field "region" or "project_id": invalid characters`)
 	}
-	if c.Endpoint == "" {
-		c.Endpoint = "https://cbr." + c.Region + ".myhuaweicloud.com"
-	}
+	c.Endpoint = cmp.Or(c.Endpoint, "https://cbr."+c.Region+".myhuaweicloud.com")
 	u, err := url.Parse(c.Endpoint)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) {
+	if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && inputcheck.LoopbackHost(u.Hostname()))) {
 		return Credentials{}, errors.New(`huaweicbr: credentials: field "endpoint": must be an https URL (http only for a local simulator)`)
 	}
 	c.Endpoint = strings.TrimRight(c.Endpoint, "/")
 	return c, nil
 }
-
-func isLoopback(h string) bool { return h == "localhost" || h == "::1" || strings.HasPrefix(h, "127.") }
 
 // APIError is a non-2xx answer: {"error_code": "BackupService.xxxx", "error_msg": "..."}.
 type APIError struct {
@@ -370,9 +370,7 @@ func offsetPages[T any](ctx context.Context, c *Client, path string, q url.Value
 	var prev json.RawMessage
 	for offset, n := 0, 0; n < maxPages; n++ {
 		qq := url.Values{}
-		for k, v := range q {
-			qq[k] = v
-		}
+		maps.Copy(qq, q)
 		qq.Set("limit", strconv.Itoa(PageSize))
 		qq.Set("offset", strconv.Itoa(offset))
 		var page listPage
@@ -412,15 +410,6 @@ func countText(n *int) string {
 // (backup or replication), every page.
 func (c *Client) ListOrganizationPolicies(ctx context.Context, operationType string) ([]OrganizationPolicy, error) {
 	return offsetPages[OrganizationPolicy](ctx, c, "/organization-policies", url.Values{"operation_type": {operationType}})
-}
-
-// ShowOrganizationPolicy reads one organization policy.
-func (c *Client) ShowOrganizationPolicy(ctx context.Context, id string) (OrganizationPolicy, error) {
-	var out struct {
-		Policy OrganizationPolicy `json:"policy"`
-	}
-	err := c.get(ctx, "/organization-policies/"+url.PathEscape(id), nil, &out)
-	return out.Policy, err
 }
 
 // OrganizationPolicyDetail lists each member account's delivery status,

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/acp-serverless/acp-serverless/shared/inputcheck"
 )
 
 // MaxInterval is the longest gap between consecutive runs of a schedule
@@ -52,6 +54,42 @@ type rule struct {
 
 var weekdays = map[string]time.Weekday{"MO": time.Monday, "TU": time.Tuesday, "WE": time.Wednesday, "TH": time.Thursday, "FR": time.Friday, "SA": time.Saturday, "SU": time.Sunday}
 
+// set reads one KEY=VALUE part of a rule into r.
+func (r *rule) set(k, v string) error {
+	var err error
+	switch k {
+	case "FREQ":
+		r.freq = strings.ToUpper(v)
+		if r.freq != "HOURLY" && r.freq != "DAILY" && r.freq != "WEEKLY" {
+			return fmt.Errorf("FREQ=%s: want HOURLY, DAILY or WEEKLY", inputcheck.Truncate(v, 40))
+		}
+	case "INTERVAL":
+		r.interval, err = strconv.Atoi(v)
+		if err != nil || r.interval < 1 || r.interval > 8 && r.freq == "WEEKLY" || r.interval > 56 {
+			return fmt.Errorf("INTERVAL=%s: want a whole number from 1 (up to 8 weeks, 56 days or hours)", inputcheck.Truncate(v, 40))
+		}
+	case "BYDAY":
+		for _, d := range strings.Split(v, ",") {
+			wd, ok := weekdays[strings.ToUpper(strings.TrimSpace(d))]
+			if !ok {
+				return fmt.Errorf("BYDAY: %q is not MO..SU", inputcheck.Truncate(d, 40))
+			}
+			r.days = append(r.days, wd)
+		}
+	case "BYHOUR":
+		if r.hours, err = intList(v, 0, 23); err != nil {
+			return fmt.Errorf("BYHOUR: %w", err)
+		}
+	case "BYMINUTE":
+		if r.minutes, err = intList(v, 0, 59); err != nil {
+			return fmt.Errorf("BYMINUTE: %w", err)
+		}
+	default:
+		return fmt.Errorf("%s is not supported", inputcheck.Truncate(k, 40))
+	}
+	return nil
+}
+
 func parseRule(p string) (rule, error) {
 	r := rule{interval: 1}
 	seen := map[string]bool{}
@@ -62,42 +100,14 @@ func parseRule(p string) (rule, error) {
 		k, v, ok := strings.Cut(part, "=")
 		k = strings.ToUpper(strings.TrimSpace(k))
 		if !ok || v == "" {
-			return r, fmt.Errorf("%q: want KEY=VALUE", truncate(part))
+			return r, fmt.Errorf("%q: want KEY=VALUE", inputcheck.Truncate(part, 40))
 		}
 		if seen[k] {
 			return r, fmt.Errorf("%s given twice", k)
 		}
 		seen[k] = true
-		var err error
-		switch k {
-		case "FREQ":
-			r.freq = strings.ToUpper(v)
-			if r.freq != "HOURLY" && r.freq != "DAILY" && r.freq != "WEEKLY" {
-				return r, fmt.Errorf("FREQ=%s: want HOURLY, DAILY or WEEKLY", truncate(v))
-			}
-		case "INTERVAL":
-			r.interval, err = strconv.Atoi(v)
-			if err != nil || r.interval < 1 || r.interval > 8 && r.freq == "WEEKLY" || r.interval > 56 {
-				return r, fmt.Errorf("INTERVAL=%s: want a whole number from 1 (up to 8 weeks, 56 days or hours)", truncate(v))
-			}
-		case "BYDAY":
-			for _, d := range strings.Split(v, ",") {
-				wd, ok := weekdays[strings.ToUpper(strings.TrimSpace(d))]
-				if !ok {
-					return r, fmt.Errorf("BYDAY: %q is not MO..SU", truncate(d))
-				}
-				r.days = append(r.days, wd)
-			}
-		case "BYHOUR":
-			if r.hours, err = intList(v, 0, 23); err != nil {
-				return r, fmt.Errorf("BYHOUR: %w", err)
-			}
-		case "BYMINUTE":
-			if r.minutes, err = intList(v, 0, 59); err != nil {
-				return r, fmt.Errorf("BYMINUTE: %w", err)
-			}
-		default:
-			return r, fmt.Errorf("%s is not supported", truncate(k))
+		if err := r.set(k, v); err != nil {
+			return r, err
 		}
 	}
 	switch {
@@ -158,16 +168,9 @@ func intList(v string, lo, hi int) ([]int, error) {
 	for _, s := range strings.Split(v, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < lo || n > hi {
-			return nil, fmt.Errorf("%q is not a number from %d to %d", truncate(s), lo, hi)
+			return nil, fmt.Errorf("%q is not a number from %d to %d", inputcheck.Truncate(s, 40), lo, hi)
 		}
 		out = append(out, n)
 	}
 	return out, nil
-}
-
-func truncate(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
-	}
-	return s
 }

@@ -8,9 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 )
@@ -74,7 +75,7 @@ func Verify(req *http.Request, secretFor func(ak string) (string, bool), now tim
 		return errors.New("X-Sdk-Date too far from the server's clock")
 	}
 	signed := strings.Split(signedList, ";")
-	if !containsFold(signed, HeaderSdkDate) {
+	if !slices.ContainsFunc(signed, func(h string) bool { return strings.EqualFold(h, HeaderSdkDate) }) {
 		return errors.New("X-Sdk-Date is not signed")
 	}
 	body, err := readBody(req)
@@ -99,7 +100,7 @@ func SignedHeaders(h http.Header) []string {
 		}
 		out = append(out, lk)
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
 }
 
@@ -128,16 +129,9 @@ func CanonicalRequest(req *http.Request, body []byte, signed []string) string {
 		uri += "/"
 	}
 	q := req.URL.Query()
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var qs []string
-	for _, k := range keys {
-		vals := append([]string(nil), q[k]...)
-		sort.Strings(vals)
-		for _, v := range vals {
+	for _, k := range slices.Sorted(maps.Keys(q)) {
+		for _, v := range slices.Sorted(slices.Values(q[k])) {
 			qs = append(qs, escape(k)+"="+escape(v))
 		}
 	}
@@ -152,7 +146,7 @@ func CanonicalRequest(req *http.Request, body []byte, signed []string) string {
 		} else {
 			vals = append(vals, req.Header.Values(name)...)
 		}
-		sort.Strings(vals)
+		slices.Sort(vals)
 		for _, v := range vals {
 			hs = append(hs, name+":"+strings.TrimSpace(v))
 		}
@@ -189,13 +183,4 @@ func escape(s string) string {
 		}
 	}
 	return b.String()
-}
-
-func containsFold(list []string, s string) bool {
-	for _, e := range list {
-		if strings.EqualFold(e, s) {
-			return true
-		}
-	}
-	return false
 }

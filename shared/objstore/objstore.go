@@ -1,6 +1,9 @@
-// Package objstore writes the project's output objects: S3 in Lambda, a
-// local folder with the same key layout in the demo. Bodies are streamed;
-// nothing here holds a whole object in memory.
+// Package objstore writes, reads and lists the project's objects (outputs,
+// and the records jobs keep between runs): S3 in Lambda, a local folder with
+// the same key layout in the demo. Bodies are streamed; nothing here holds a
+// whole object in memory. The S3 adapter lives here, beside the Store it
+// implements, as every AWS adapter does (notify's package comment says where
+// the others are).
 package objstore
 
 import (

@@ -4,13 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/acp-serverless/acp-serverless/shared/webhook"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
 // Queue hands accepted events to the worker.
@@ -18,26 +15,6 @@ type Queue interface {
 	// Enqueue sends one event; events of one customer (group) are kept in
 	// order and an event id is sent at most once.
 	Enqueue(ctx context.Context, ev webhook.Event, body []byte) error
-}
-
-// SQSQueue is the provisioning FIFO queue (a name ending in .fifo, with a
-// dead-letter queue behind it): one message group per CRM customer keeps
-// a customer's events in order, the event id deduplicates.
-type SQSQueue struct {
-	Client *sqs.Client
-	URL    string
-}
-
-// Enqueue sends one event.
-func (q *SQSQueue) Enqueue(ctx context.Context, ev webhook.Event, body []byte) error {
-	_, err := q.Client.SendMessage(ctx, &sqs.SendMessageInput{
-		QueueUrl: aws.String(q.URL), MessageBody: aws.String(string(body)),
-		MessageGroupId: aws.String(ev.Customer.CRMID), MessageDeduplicationId: aws.String(ev.ID),
-	})
-	if err != nil {
-		return fmt.Errorf("enqueue event %s: %w", ev.ID, err)
-	}
-	return nil
 }
 
 // Intake answers the CRM's webhook within a few seconds: verify, check,

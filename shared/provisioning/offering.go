@@ -1,6 +1,7 @@
 package provisioning
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -147,10 +148,7 @@ func (r *run) setQuotas(ctx context.Context, t acronis.Tenant) error {
 }
 
 func (r *run) switchEdition(ctx context.Context, t acronis.Tenant, edition string) error {
-	app := r.p.Config.ApplicationID
-	if app == "" {
-		app = CyberProtectionApp
-	}
+	app := cmp.Or(r.p.Config.ApplicationID, CyberProtectionApp)
 	warnings, err := r.p.API.EditionSwitchCheck(ctx, t.ID, app, edition)
 	if err != nil {
 		return fmt.Errorf("edition switch dry run: %w", err)
@@ -200,13 +198,5 @@ func (r *run) updated(ctx context.Context) error {
 			return err
 		}
 	}
-	if a := c.Admin; a != nil {
-		if err := r.ensureUser(ctx, t.ID, person{a.Login, a.Email, a.FirstName, a.LastName}, r.role(a.Role)); err != nil {
-			return err
-		}
-	}
-	if c.SyncUsers {
-		return r.syncPSAUsers(ctx)
-	}
-	return nil
+	return r.users(ctx, t.ID)
 }

@@ -5,6 +5,13 @@
 // what it made under a per-customer lease, so the same event delivered again,
 // five times at once, or after a failure half-way finishes what is missing
 // and creates nothing twice.
+//
+// Its AWS adapters live here, beside the interfaces they implement, because
+// what they hold is this package's own: DynamoDB (dynamodb.go) is the Store
+// of event ids and per-customer state, SQSQueue (sqs.go) the Queue between
+// intake and worker; Memory is the Store of tests and the demo. Elsewhere
+// the same rule puts S3 in objstore, Secrets Manager in secrets and SNS in
+// notify.
 package provisioning
 
 import (

@@ -1,6 +1,7 @@
 package provisioning
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -117,10 +118,7 @@ func (r *run) createTenant(ctx context.Context, kind string) (acronis.Tenant, er
 
 func (r *run) created(ctx context.Context) error {
 	c := r.ev.Customer
-	kind := c.Kind
-	if kind == "" {
-		kind = acronis.KindCustomer
-	}
+	kind := cmp.Or(c.Kind, acronis.KindCustomer)
 	t, ok, err := r.findTenant(ctx)
 	switch {
 	case err != nil:
@@ -154,15 +152,7 @@ func (r *run) provision(ctx context.Context, t acronis.Tenant, kind string) erro
 			return err
 		}
 	}
-	if a := c.Admin; a != nil {
-		if err := r.ensureUser(ctx, t.ID, person{a.Login, a.Email, a.FirstName, a.LastName}, r.role(a.Role)); err != nil {
-			return err
-		}
-	}
-	if c.SyncUsers {
-		return r.syncPSAUsers(ctx)
-	}
-	return nil
+	return r.users(ctx, t.ID)
 }
 
 func (r *run) role(asked string) string {
@@ -263,4 +253,19 @@ func (r *run) deleted(ctx context.Context) error {
 	r.st = newState()
 	r.did("deleted tenant %s", t.ID)
 	return r.save(ctx)
+}
+
+// users is the last step of both creating and updating a customer: the
+// event's admin user, then the PSA users when the event asks for a sync.
+func (r *run) users(ctx context.Context, tenantID string) error {
+	c := r.ev.Customer
+	if a := c.Admin; a != nil {
+		if err := r.ensureUser(ctx, tenantID, person{a.Login, a.Email, a.FirstName, a.LastName}, r.role(a.Role)); err != nil {
+			return err
+		}
+	}
+	if c.SyncUsers {
+		return r.syncPSAUsers(ctx)
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package provisioning
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -162,10 +163,7 @@ func (r *run) syncPSAUsers(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("PSA clients of %s: %w", cust.ID, err)
 	}
-	role := r.p.Config.PSARole
-	if role == "" {
-		role = DefaultPSARole
-	}
+	role := cmp.Or(r.p.Config.PSARole, DefaultPSARole)
 	n := 0
 	for _, cl := range clients {
 		if !cl.Enabled || cl.Deleted || !cl.IsLogin || cl.Username == nil || *cl.Username == "" || !strings.Contains(cl.Email, "@") {

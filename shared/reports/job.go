@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/acp-serverless/acp-serverless/shared/acronis"
+	"github.com/acp-serverless/acp-serverless/shared/httpretry"
 	"github.com/acp-serverless/acp-serverless/shared/objstore"
 )
 
@@ -228,10 +229,7 @@ func (j *Job) wait(ctx context.Context, rec pending) ([]acronis.StoredReport, []
 		return nil, nil, fmt.Errorf("report %s: none of the formats %s is a stored-report format (%s): nothing would ever be listed",
 			rec.ReportID, strings.Join(rec.Formats, ", "), strings.Join(acronis.StoredReportFormats, ", "))
 	}
-	sleep := j.Sleep
-	if sleep == nil {
-		sleep = sleepCtx
-	}
+	sleep := j.sleep()
 	deadline, hasDeadline := ctx.Deadline()
 	if !hasDeadline {
 		deadline = time.Now().Add(15 * time.Minute) // never wait without bound
@@ -307,10 +305,7 @@ func (j *Job) resumer(ctx context.Context, reportID string, sr acronis.StoredRep
 	if !ok {
 		deadline = time.Now().Add(15 * time.Minute) // never resume without bound
 	}
-	sleep := j.Sleep
-	if sleep == nil {
-		sleep = sleepCtx
-	}
+	sleep := j.sleep()
 	r := &resumer{ctx: ctx, size: sr.Size, sleep: sleep, deadline: deadline,
 		min: cmp.Or(j.ResumeMin, defaultResumeMin), max: cmp.Or(j.ResumeMax, defaultResumeMax), stallMax: cmp.Or(j.ResumeStalls, defaultResumeStalls),
 		open: func(ctx context.Context, from int64) (*http.Response, error) {
@@ -375,13 +370,10 @@ func (j *Job) writePending(ctx context.Context, key string, p pending) error {
 	return j.Store.Put(ctx, pendingKey(key), bytes.NewReader(b), objstore.PutOptions{ContentType: "application/json"})
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
+// sleep is j.Sleep, or a timer honouring ctx.
+func (j *Job) sleep() func(ctx context.Context, d time.Duration) error {
+	if j.Sleep != nil {
+		return j.Sleep
 	}
+	return httpretry.Sleep
 }

@@ -1,5 +1,8 @@
 // Package secrets reads and writes secrets: AWS Secrets Manager in Lambda,
 // a local folder in the demo. Values are opaque bytes; callers parse them.
+// The Secrets Manager adapter lives here, beside the Store it implements, as
+// every AWS adapter does (notify's package comment says where the others
+// are).
 package secrets
 
 import (

@@ -60,13 +60,6 @@ func New(next http.RoundTripper, rps float64, burst int) *Transport {
 // Limit is the current pace in requests per second.
 func (t *Transport) Limit() float64 { return float64(t.lim.Limit()) }
 
-// Throttled counts the 429 answers seen.
-func (t *Transport) Throttled() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.throttled
-}
-
 // RoundTrip waits for any pause and for a token, then sends.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()

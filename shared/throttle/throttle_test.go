@@ -61,8 +61,8 @@ func TestPauseAndSlowDownOn429(t *testing.T) {
 	if st := get(); st != 429 {
 		t.Fatalf("status %d", st)
 	}
-	if tr.Limit() >= 1000 || tr.Throttled() != 1 {
-		t.Fatalf("limit %v throttled %d after a 429", tr.Limit(), tr.Throttled())
+	if tr.Limit() >= 1000 || throttledCount(tr) != 1 {
+		t.Fatalf("limit %v throttled %d after a 429", tr.Limit(), throttledCount(tr))
 	}
 	var wg sync.WaitGroup
 	for range 4 {
@@ -114,4 +114,11 @@ func TestStrictSpacing(t *testing.T) {
 	if span := arrivals[7].Sub(arrivals[0]); span < 7*9*time.Millisecond {
 		t.Fatalf("8 requests at 100/s spanned %v", span)
 	}
+}
+
+// throttledCount is how many 429 answers t has seen.
+func throttledCount(t *Transport) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.throttled
 }

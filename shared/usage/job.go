@@ -10,12 +10,10 @@ import (
 	"iter"
 	"log/slog"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/acp-serverless/acp-serverless/shared/acronis"
 	"github.com/acp-serverless/acp-serverless/shared/objstore"
-	"golang.org/x/sync/errgroup"
 )
 
 // Prefix is where snapshots live in the bucket (IAM grants only this).
@@ -157,26 +155,33 @@ func (j *Job) Run(ctx context.Context, req Request) (Result, error) {
 	log := j.log().With("run_id", res.RunID, "date", res.Date, "root_tenant_id", res.RootTenantID)
 	log.InfoContext(ctx, "usage snapshot started")
 
-	// Stop collecting a little before the invocation's deadline, so the
-	// manifest saying the run is incomplete still gets written.
-	cctx := ctx
+	runErr := j.collectInTime(ctx, &res, prefix)
+	return j.finish(ctx, log, res, runErr)
+}
+
+// collectInTime collects, stopping a little before the invocation's
+// deadline so the manifest saying the run is incomplete still gets written.
+func (j *Job) collectInTime(ctx context.Context, res *Result, prefix string) error {
 	if dl, ok := ctx.Deadline(); ok {
 		reserve := min(20*time.Second, time.Until(dl)/10)
 		var cancel context.CancelFunc
-		cctx, cancel = context.WithDeadline(ctx, dl.Add(-reserve))
+		ctx, cancel = context.WithDeadline(ctx, dl.Add(-reserve))
 		defer cancel()
 	}
-	runErr := j.collect(cctx, &res, prefix)
+	return j.collect(ctx, res, prefix)
+}
+
+// finish records how the run ended and writes its manifest: last, and even
+// when the context is done, so a failed run says it failed.
+func (j *Job) finish(ctx context.Context, log *slog.Logger, res Result, runErr error) (Result, error) {
 	res.FinishedAt = j.now()
 	res.Complete = runErr == nil
 	if runErr != nil {
 		res.Error = runErr.Error()
 	}
-	// The manifest goes last, and is written even when the context is done,
-	// so a failed run says it failed.
 	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	if err := j.writeManifest(mctx, res, prefix); err != nil {
+	if err := j.writeManifest(mctx, res, RunPrefix(res.Date, res.RunID)); err != nil {
 		log.ErrorContext(ctx, "manifest not written", "error", err.Error())
 		if runErr == nil {
 			runErr = err
@@ -206,215 +211,6 @@ func (j *Job) writeManifest(ctx context.Context, res Result, prefix string) erro
 		return fmt.Errorf("write runs index: %w", err)
 	}
 	return nil
-}
-
-// batch is up to 100 tenants whose usage one call fetches.
-type batch struct {
-	tenants []acronis.Tenant
-}
-
-// chunk is the encoded lines of one batch.
-type chunk struct {
-	buf   *bytes.Buffer
-	lines int
-}
-
-// collect walks, fetches and writes. It fills res's counts and parts.
-func (j *Job) collect(ctx context.Context, res *Result, prefix string) error {
-	workers := j.Workers
-	if workers <= 0 {
-		workers = DefaultWorkers
-	}
-	partBytes := j.PartBytes
-	if partBytes <= 0 {
-		partBytes = DefaultPartBytes
-	}
-	limit := j.PageLimit
-	if limit <= 0 {
-		limit = DefaultPageLimit
-	}
-	collected := res.StartedAt.Format(time.RFC3339)
-
-	g, gctx := errgroup.WithContext(ctx)
-	// Unbuffered: a worker hands its chunk straight to the writer, so at
-	// most one encoded batch per worker is alive.
-	chunks := make(chan chunk)
-	var tenants, empty, gone, dups, items atomic.Int64
-	goneIDs := make(chan string, maxListedGone)
-
-	// Writer: the only goroutine touching the part writer.
-	pw := &partWriter{ctx: gctx, store: j.Store, prefix: prefix, maxBytes: partBytes}
-	g.Go(func() error {
-		for c := range chunks {
-			if err := pw.write(c.buf.Bytes()); err != nil {
-				return pw.fail(err)
-			}
-			items.Add(int64(c.lines)) // counted once handed to the part, not when fetched
-		}
-		if gctx.Err() != nil {
-			return pw.fail(gctx.Err())
-		}
-		return pw.finish()
-	})
-
-	// Walker: pages of tenants become batches for a bounded pool of workers.
-	g.Go(func() error {
-		defer close(chunks)
-		pool, pctx := errgroup.WithContext(gctx)
-		pool.SetLimit(workers)
-		// Offset cursors over a tree that changes during the walk can show a
-		// tenant again near a page boundary: remember the ids of this page and
-		// the one before (memory stays flat whatever the size of the tree).
-		seen, prevSeen := map[[16]byte]struct{}{}, map[[16]byte]struct{}{}
-		cur := make([]acronis.Tenant, 0, acronis.MaxBatch)
-		// Batches encode to similar sizes: start each buffer a little above
-		// the last one's, instead of doubling up to it from nothing.
-		var lastSize atomic.Int64
-		flush := func() {
-			b := batch{tenants: cur}
-			cur = make([]acronis.Tenant, 0, acronis.MaxBatch)
-			pool.Go(func() error {
-				n := lastSize.Load()
-				c, err := j.fetch(pctx, b, bytes.NewBuffer(make([]byte, 0, n+n/8)), res, collected, &empty, &gone, goneIDs)
-				if err != nil {
-					return err
-				}
-				lastSize.Store(int64(c.buf.Len()))
-				select {
-				case chunks <- c:
-					return nil
-				case <-pctx.Done():
-					return pctx.Err()
-				}
-			})
-		}
-		var walkErr error
-		for page, err := range j.API.ListTenants(pctx, acronis.TenantFilter{SubtreeRootID: res.RootTenantID, Limit: limit}) {
-			if err != nil {
-				walkErr = fmt.Errorf("list tenants under %s: %w", res.RootTenantID, err)
-				break
-			}
-			prevSeen, seen = seen, prevSeen
-			clear(seen)
-			for _, t := range page {
-				key, ok := uuidKey(t.ID)
-				if !ok {
-					walkErr = fmt.Errorf("list tenants under %s: tenant id %q is not a UUID", res.RootTenantID, trunc(t.ID, 40))
-					break
-				}
-				_, dup := seen[key]
-				if _, dupPrev := prevSeen[key]; dup || dupPrev {
-					dups.Add(1) // bill it once
-					continue
-				}
-				seen[key] = struct{}{}
-				tenants.Add(1)
-				cur = append(cur, t)
-				if len(cur) == acronis.MaxBatch {
-					flush()
-				}
-			}
-			if walkErr != nil {
-				break
-			}
-		}
-		if walkErr == nil && len(cur) > 0 {
-			flush()
-		}
-		if err := pool.Wait(); err != nil {
-			return err
-		}
-		return walkErr
-	})
-
-	err := g.Wait()
-	close(goneIDs)
-	for id := range goneIDs {
-		res.GoneTenantIDs = append(res.GoneTenantIDs, id)
-	}
-	res.Tenants, res.TenantsWithoutData, res.TenantsGone, res.DuplicatesSkipped = tenants.Load(), empty.Load(), gone.Load(), dups.Load()
-	res.Items = items.Load()
-	res.Parts = append(res.Parts, pw.parts...)
-	if err == nil && res.Tenants == 0 {
-		err = fmt.Errorf("no tenants under %s: not even the root itself is visible", res.RootTenantID)
-	}
-	return err
-}
-
-// fetch gets one batch's usage and encodes its lines as the answer streams
-// in, one tenant at a time. Tenants missing from the batch answer are asked
-// for one by one: a tenant deleted (or moved out of scope) since the walk is
-// counted as gone, anything else is an error, so no tenant disappears from a
-// snapshot unnoticed.
-func (j *Job) fetch(ctx context.Context, b batch, buf *bytes.Buffer, res *Result, collected string, empty, gone *atomic.Int64, goneIDs chan<- string) (chunk, error) {
-	ids := make([]string, len(b.tenants))
-	index := make(map[string]int, len(b.tenants))
-	for i, t := range b.tenants {
-		ids[i] = t.ID
-		index[t.ID] = i
-	}
-	answered := make([]bool, len(b.tenants))
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	lines, noUsage := 0, 0
-	write := func(t acronis.Tenant, us []acronis.Usage) error {
-		if len(us) == 0 {
-			noUsage++
-		}
-		for _, u := range us {
-			if u.TenantUUID != "" && u.TenantUUID != t.ID {
-				return fmt.Errorf("usage of tenant %s: an item names tenant %s", t.ID, u.TenantUUID)
-			}
-			if err := enc.Encode(makeLine(res, collected, t, u)); err != nil {
-				return fmt.Errorf("encode usage of tenant %s: %w", t.ID, err)
-			}
-			lines++
-		}
-		return nil
-	}
-	// An answer cut off mid-way is asked for again from the start,
-	// forgetting what its first half wrote.
-	err := acronis.AgainIfCut(ctx, func(ctx context.Context) error {
-		buf.Reset()
-		clear(answered)
-		lines, noUsage = 0, 0
-		return j.API.EachTenantUsage(ctx, ids, func(tu acronis.TenantUsage) error {
-			i, asked := index[tu.Tenant]
-			if !asked {
-				return nil // not ours to bill
-			}
-			if answered[i] {
-				return fmt.Errorf("the answer lists tenant %s twice", tu.Tenant)
-			}
-			answered[i] = true
-			return write(b.tenants[i], tu.Usages)
-		})
-	})
-	if err != nil {
-		return chunk{}, fmt.Errorf("usage of %d tenants from %s: %w", len(ids), ids[0], err)
-	}
-	for i, t := range b.tenants {
-		if answered[i] {
-			continue
-		}
-		us, err := j.API.TenantUsages(ctx, t.ID)
-		if acronis.HasStatus(err, 404) || acronis.HasStatus(err, 403) {
-			gone.Add(1)
-			select {
-			case goneIDs <- t.ID:
-			default: // the manifest lists the first few; the count has them all
-			}
-			continue
-		}
-		if err != nil {
-			return chunk{}, fmt.Errorf("usage of tenant %s (missing from its batch): %w", t.ID, err)
-		}
-		if err := write(t, us); err != nil {
-			return chunk{}, err
-		}
-	}
-	empty.Add(int64(noUsage))
-	return chunk{buf: buf, lines: lines}, nil
 }
 
 func makeLine(res *Result, collected string, t acronis.Tenant, u acronis.Usage) Line {

@@ -642,7 +642,11 @@ func (c *cuttingAPI) EachTenantUsage(ctx context.Context, ids []string, fn func(
 	if !cut {
 		return c.Client.EachTenantUsage(ctx, ids, fn)
 	}
-	all, err := c.Client.UsagesBatch(ctx, ids)
+	var all []acronis.TenantUsage
+	err := c.Client.EachTenantUsage(ctx, ids, func(tu acronis.TenantUsage) error {
+		all = append(all, tu)
+		return nil
+	})
 	if err != nil {
 		return err
 	}

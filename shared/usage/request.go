@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/acp-serverless/acp-serverless/shared/acronis"
+	"github.com/acp-serverless/acp-serverless/shared/inputcheck"
 )
 
 // Request is the function's input: {} on the schedule, or a date and root
@@ -77,7 +78,7 @@ func (r Request) Validate(now time.Time) error {
 	if r.Date != "" {
 		d, err := time.Parse(time.DateOnly, r.Date)
 		if err != nil {
-			return fmt.Errorf("usage request: field \"date\": %q is not a date in YYYY-MM-DD form, \"today\" or \"yesterday\"", trunc(r.Date, 40))
+			return fmt.Errorf("usage request: field \"date\": %q is not a date in YYYY-MM-DD form, \"today\" or \"yesterday\"", inputcheck.Truncate(r.Date, 40))
 		}
 		today := now.UTC().Truncate(24 * time.Hour)
 		switch {
@@ -93,11 +94,4 @@ func (r Request) Validate(now time.Time) error {
 		}
 	}
 	return nil
-}
-
-func trunc(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -145,21 +146,12 @@ func checkText(e *Event) error {
 	for name := range c.Quotas {
 		fields["customer.quotas"] = fields["customer.quotas"] + name
 	}
-	for _, f := range sortedKeys(fields) {
+	for _, f := range slices.Sorted(maps.Keys(fields)) {
 		if reason := CleanText(fields[f]); reason != "" {
 			return &FieldError{f, reason}
 		}
 	}
 	return nil
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // decodeStrict decodes after the key walk; type errors name the field.

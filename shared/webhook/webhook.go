@@ -9,8 +9,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -120,9 +122,6 @@ var (
 	editionRE = regexp.MustCompile(`^[a-z][a-z0-9_]{1,63}$`)
 )
 
-// ErrTooLarge is a body above MaxBody (answer 413).
-var ErrTooLarge = errors.New("body larger than the queue can carry")
-
 // ParseEvent decodes an event strictly and checks what its type needs.
 func ParseEvent(body []byte) (Event, error) {
 	var e Event
@@ -132,59 +131,72 @@ func ParseEvent(body []byte) (Event, error) {
 	if err := checkText(&e); err != nil {
 		return Event{}, err
 	}
-	c := &e.Customer
-	switch {
-	case !idRE.MatchString(e.ID):
+	if !idRE.MatchString(e.ID) {
 		return Event{}, &FieldError{"id", "required: 1-128 letters, digits, . _ : -"}
-	case !idRE.MatchString(c.CRMID):
-		return Event{}, &FieldError{"customer.crm_id", "required: 1-128 letters, digits, . _ : -"}
-	case c.Kind != "" && c.Kind != "customer" && c.Kind != "partner":
-		return Event{}, &FieldError{"customer.kind", "customer or partner"}
-	case c.Language != "" && !langRE.MatchString(c.Language):
-		return Event{}, &FieldError{"customer.language", "a language code like en or de-DE"}
-	case utf8.RuneCountInString(c.Name) > 255:
-		return Event{}, &FieldError{"customer.name", "at most 255 characters"}
-	case c.Edition != "" && !editionRE.MatchString(c.Edition):
-		return Event{}, &FieldError{"customer.edition", "an edition name like pck_per_gigabyte"}
 	}
-	if c.Contact != nil {
-		if !validEmail(c.Contact.Email) {
-			return Event{}, &FieldError{"customer.contact.email", "not an e-mail address"}
-		}
+	if err := checkCustomer(&e.Customer); err != nil {
+		return Event{}, err
+	}
+	if err := checkType(e.Type, &e.Customer); err != nil {
+		return Event{}, err
+	}
+	return e, nil
+}
+
+// checkCustomer checks the fields of a customer whatever the event type.
+func checkCustomer(c *Customer) error {
+	switch {
+	case !idRE.MatchString(c.CRMID):
+		return &FieldError{"customer.crm_id", "required: 1-128 letters, digits, . _ : -"}
+	case c.Kind != "" && c.Kind != "customer" && c.Kind != "partner":
+		return &FieldError{"customer.kind", "customer or partner"}
+	case c.Language != "" && !langRE.MatchString(c.Language):
+		return &FieldError{"customer.language", "a language code like en or de-DE"}
+	case utf8.RuneCountInString(c.Name) > 255:
+		return &FieldError{"customer.name", "at most 255 characters"}
+	case c.Edition != "" && !editionRE.MatchString(c.Edition):
+		return &FieldError{"customer.edition", "an edition name like pck_per_gigabyte"}
+	case c.Contact != nil && !validEmail(c.Contact.Email):
+		return &FieldError{"customer.contact.email", "not an e-mail address"}
 	}
 	if a := c.Admin; a != nil {
 		switch {
 		case !loginRE.MatchString(a.Login):
-			return Event{}, &FieldError{"customer.admin.login", "1-255 letters, digits, . _ @ + -"}
+			return &FieldError{"customer.admin.login", "1-255 letters, digits, . _ @ + -"}
 		case !validEmail(a.Email):
-			return Event{}, &FieldError{"customer.admin.email", "not an e-mail address"}
+			return &FieldError{"customer.admin.email", "not an e-mail address"}
 		case a.Role != "" && !ValidRole(a.Role):
-			return Event{}, &FieldError{"customer.admin.role", "not a role of the platform's userRole list (" + strings.Join(Roles, ", ") + ")"}
+			return &FieldError{"customer.admin.role", "not a role of the platform's userRole list (" + strings.Join(Roles, ", ") + ")"}
 		}
 	}
-	for _, name := range sortedKeys(quotaNames(c.Quotas)) {
+	for _, name := range slices.Sorted(maps.Keys(c.Quotas)) {
 		if q := c.Quotas[name]; name == "" || len(name) > 255 || q != nil && *q < 0 {
 			// The document types quota.value as "integer, minimum 0" or null.
-			return Event{}, &FieldError{"customer.quotas." + name, "an offering item name with an integer quota >= 0 or null"}
+			return &FieldError{"customer.quotas." + name, "an offering item name with an integer quota >= 0 or null"}
 		}
 	}
-	switch e.Type {
+	return nil
+}
+
+// checkType checks the event type and what it requires of the customer.
+func checkType(t string, c *Customer) error {
+	switch t {
 	case CustomerCreated:
 		switch {
 		case strings.TrimSpace(c.Name) == "":
-			return Event{}, &FieldError{"customer.name", "required for customer.created"}
+			return &FieldError{"customer.name", "required for customer.created"}
 		case c.Edition == "":
-			return Event{}, &FieldError{"customer.edition", "required for customer.created"}
+			return &FieldError{"customer.edition", "required for customer.created"}
 		}
 	case CustomerUpdated:
 		if c.Name == "" && c.Contact == nil && c.Edition == "" && len(c.Quotas) == 0 && !c.SyncUsers && c.Admin == nil {
-			return Event{}, &FieldError{"customer", "customer.updated changes nothing"}
+			return &FieldError{"customer", "customer.updated changes nothing"}
 		}
 	case CustomerSuspended, CustomerReactivated, CustomerDeleted, CustomerSyncUsers:
 	default:
-		return Event{}, &FieldError{"type", "one of customer.created, customer.updated, customer.suspended, customer.reactivated, customer.deleted, customer.sync_users"}
+		return &FieldError{"type", "one of customer.created, customer.updated, customer.suspended, customer.reactivated, customer.deleted, customer.sync_users"}
 	}
-	return e, nil
+	return nil
 }
 
 // ValidEmail accepts a bare address (no display name) without invisible
@@ -194,12 +206,4 @@ func ValidEmail(s string) bool { return validEmail(s) && CleanText(s) == "" }
 func validEmail(s string) bool {
 	a, err := mail.ParseAddress(s)
 	return err == nil && a.Address == s
-}
-
-func quotaNames(q map[string]*int64) map[string]string {
-	out := make(map[string]string, len(q))
-	for k := range q {
-		out[k] = k
-	}
-	return out
 }

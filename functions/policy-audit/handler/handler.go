@@ -17,6 +17,7 @@ import (
 	"github.com/acp-serverless/acp-serverless/shared/envconfig"
 	"github.com/acp-serverless/acp-serverless/shared/httpretry"
 	"github.com/acp-serverless/acp-serverless/shared/huaweicbr"
+	"github.com/acp-serverless/acp-serverless/shared/notify"
 	"github.com/acp-serverless/acp-serverless/shared/secrets"
 	"github.com/acp-serverless/acp-serverless/shared/wiring"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -73,9 +74,9 @@ func Build(cfg aws.Config, conf Config, log *slog.Logger) func(context.Context, 
 	deps := wiring.Wire(cfg, conf.Config)
 	bucket := deps.Bucket()
 	root := deps.RootTenant(conf.RootTenantID)
-	var notifier audit.Notifier
+	var notifier notify.Notifier
 	if conf.TopicARN != "" {
-		notifier = &audit.SNSNotifier{Client: sns.NewFromConfig(cfg), TopicArn: conf.TopicARN}
+		notifier = &notify.SNS{Client: sns.NewFromConfig(cfg), TopicArn: conf.TopicARN}
 	}
 	hc := acronis.NewHTTPClient(acronis.HTTPOptions{})
 	cbrHTTP := huaweicbr.NewHTTPClient(httpretry.NewTransport(huaweicbr.NewTransport(huaweicbr.DefaultTimeouts), httpretry.Policy{}), huaweicbr.DefaultTimeouts)

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/acp-serverless/acp-serverless/shared/inputcheck"
 )
 
 // Usage endpoints: GET /api/2/tenants/usages?tenants=a,b (batch, at most 100)
@@ -170,7 +172,7 @@ func (s *Server) handleUsagesBatch(w http.ResponseWriter, r *http.Request, auth 
 	}
 	for _, id := range ids {
 		if !isUUID(id) {
-			WriteError(w, http.StatusBadRequest, "BadRequest", "tenants: not a UUID: "+truncateID(id), "")
+			WriteError(w, http.StatusBadRequest, "BadRequest", "tenants: not a UUID: "+inputcheck.Truncate(id, 40), "")
 			return
 		}
 	}
@@ -200,11 +202,4 @@ func (s *Server) handleTenantUsages(w http.ResponseWriter, r *http.Request, auth
 	if ok {
 		WriteJSON(w, http.StatusOK, map[string]any{"items": items})
 	}
-}
-
-func truncateID(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
-	}
-	return s
 }

@@ -1,4 +1,10 @@
-package audit
+// Package notify sends the jobs' messages: Notifier is what a job is given,
+// SNS its AWS adapter. The project keeps each AWS adapter with the interface
+// it implements, one package per concern: objstore (S3), secrets (Secrets
+// Manager), notify (SNS) and provisioning (DynamoDB and SQS, whose records
+// are provisioning's own state and events). A job package holds no AWS
+// client; functions/*/handler wire the adapters in.
+package notify
 
 import (
 	"context"
@@ -10,16 +16,21 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 )
 
-// SNSNotifier publishes to a topic.
-type SNSNotifier struct {
+// Notifier sends one message (SNS in Lambda).
+type Notifier interface {
+	Notify(ctx context.Context, subject, message string) error
+}
+
+// SNS publishes to a topic.
+type SNS struct {
 	Client   *sns.Client
 	TopicArn string
 }
 
-var _ Notifier = (*SNSNotifier)(nil)
+var _ Notifier = (*SNS)(nil)
 
 // Notify publishes one message.
-func (n *SNSNotifier) Notify(ctx context.Context, subject, message string) error {
+func (n *SNS) Notify(ctx context.Context, subject, message string) error {
 	_, err := n.Client.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(n.TopicArn), Subject: aws.String(SNSSubject(subject)), Message: aws.String(message)})
 	if err != nil {
 		return fmt.Errorf("sns: publish: %w", err)
