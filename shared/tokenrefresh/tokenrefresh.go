@@ -6,6 +6,7 @@
 package tokenrefresh
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -109,14 +110,7 @@ func (r *Refresher) now() time.Time {
 // written unless a new token was minted, and the write is a single atomic
 // PutSecretValue: readers never see half a secret.
 func (r *Refresher) Run(ctx context.Context, req Request) (Result, error) {
-	log := r.Log
-	if log == nil {
-		log = slog.Default()
-	}
-	margin := r.Margin
-	if margin <= 0 {
-		margin = DefaultMargin
-	}
+	log := cmp.Or(r.Log, slog.Default())
 	if r.ClientSecretID == "" || r.TokenSecretID == "" {
 		return Result{}, errors.New("token refresh: ACRONIS_CLIENT_SECRET_ID and ACRONIS_TOKEN_SECRET_ID must be set")
 	}
@@ -131,28 +125,44 @@ func (r *Refresher) Run(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("token refresh: API client secret %s: %w", r.ClientSecretID, err)
 	}
-
 	reason := "forced"
 	if !req.Force {
-		stored, err := r.readStored(ctx)
-		switch {
-		case errors.Is(err, secrets.ErrNotFound):
-			reason = "no token stored yet"
-		case err != nil:
-			reason = "stored token unusable: " + err.Error()
-		case stored.BaseURL != creds.BaseURL:
-			reason = "stored token is for another data centre"
-		case req.Rejected != "" && req.Rejected == Fingerprint(stored.AccessToken):
-			reason = "stored token was rejected by the API"
-		case !stored.Token().ValidFor(r.now(), margin):
-			reason = fmt.Sprintf("stored token expires within %v", margin)
-		default:
-			log.InfoContext(ctx, "token still fresh", "expires_at", stored.ExpiresAt, "token_fingerprint", Fingerprint(stored.AccessToken))
-			return Result{Status: "fresh", Refreshed: false, Reason: "still valid beyond the margin", ExpiresAt: stored.ExpiresAt,
-				Fingerprint: Fingerprint(stored.AccessToken), BaseURL: stored.BaseURL}, nil
+		var fresh *Result
+		if reason, fresh = r.whyRefresh(ctx, log, req, creds); fresh != nil {
+			return *fresh, nil
 		}
 	}
+	return r.mintAndStore(ctx, log, creds, reason)
+}
 
+// whyRefresh says why the stored token must be replaced, or returns the
+// result for a token that is still fresh.
+func (r *Refresher) whyRefresh(ctx context.Context, log *slog.Logger, req Request, creds acronis.Credentials) (string, *Result) {
+	margin := r.Margin
+	if margin <= 0 {
+		margin = DefaultMargin
+	}
+	stored, err := r.readStored(ctx)
+	switch {
+	case errors.Is(err, secrets.ErrNotFound):
+		return "no token stored yet", nil
+	case err != nil:
+		return "stored token unusable: " + err.Error(), nil
+	case stored.BaseURL != creds.BaseURL:
+		return "stored token is for another data centre", nil
+	case req.Rejected != "" && req.Rejected == Fingerprint(stored.AccessToken):
+		return "stored token was rejected by the API", nil
+	case !stored.Token().ValidFor(r.now(), margin):
+		return fmt.Sprintf("stored token expires within %v", margin), nil
+	}
+	log.InfoContext(ctx, "token still fresh", "expires_at", stored.ExpiresAt, "token_fingerprint", Fingerprint(stored.AccessToken))
+	return "", &Result{Status: "fresh", Refreshed: false, Reason: "still valid beyond the margin", ExpiresAt: stored.ExpiresAt,
+		Fingerprint: Fingerprint(stored.AccessToken), BaseURL: stored.BaseURL}
+}
+
+// mintAndStore mints a token and writes it with one PutSecretValue, so a
+// failure never leaves half a secret.
+func (r *Refresher) mintAndStore(ctx context.Context, log *slog.Logger, creds acronis.Credentials, reason string) (Result, error) {
 	src := &acronis.ClientCredentials{Creds: creds, HTTP: r.HTTP, Now: r.Now}
 	tok, err := src.Token(ctx)
 	if err != nil {
