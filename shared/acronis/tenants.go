@@ -75,25 +75,6 @@ type TenantPut struct {
 	Contact     *Contact `json:"contact,omitempty"`
 }
 
-// APIClientInfo is what GET /api/2/clients/{id} says about the API client.
-type APIClientInfo struct {
-	ClientID string `json:"client_id"`
-	TenantID string `json:"tenant_id"`
-	Type     string `json:"type"`
-	Status   string `json:"status"`
-}
-
-// GetAPIClient tells which tenant the API client belongs to (the root of
-// everything the jobs walk).
-func (c *Client) GetAPIClient(ctx context.Context, clientID string) (APIClientInfo, error) {
-	if err := CheckUUID(clientID); err != nil {
-		return APIClientInfo{}, fmt.Errorf("acronis: get API client: client id: %w", err)
-	}
-	var out APIClientInfo
-	err := c.Do(ctx, Request{Method: "GET", Path: "/api/2/clients/" + clientID}, &out)
-	return out, err
-}
-
 // TenantFilter selects tenants for ListTenants; set exactly one of
 // SubtreeRootID, ParentID or UUIDs (at most 100).
 type TenantFilter struct {
