@@ -3,8 +3,8 @@
 // the bootstrap's first call for work on the Lambda Runtime API, served here
 // by a stand-in. Run with `make measure`.
 //
-// With -programs dir1,dir2 it measures small programs outside the repo
-// instead (each its own module, built with GOFLAGS=-mod=mod): their init
+// With -programs dir1,dir2 it measures small programs instead (each its own
+// module, built with GOFLAGS=-mod=mod; scripts/measure/cbrcompare): their init
 // time runs to their first request to a stand-in CBR endpoint, given to them
 // in CBR_ENDPOINT. This compared the official Huawei SDK with our CBR client.
 package main
@@ -34,7 +34,7 @@ type target struct {
 
 func main() {
 	runs := flag.Int("runs", 15, "starts per program (the median is reported)")
-	programs := flag.String("programs", "", "comma-separated module dirs outside the repo to measure instead of the functions")
+	programs := flag.String("programs", "", "comma-separated module dirs (each its own module) to measure instead of the functions")
 	flag.Parse()
 	var targets []target
 	if *programs != "" {
