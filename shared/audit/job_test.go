@@ -330,10 +330,11 @@ func TestScaleUnderFaults(t *testing.T) {
 func TestReportInChromium(t *testing.T) {
 	bin, err := exec.LookPath("chromium")
 	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("chromium is required in CI (.ci/run installs it)")
+		// Not a quiet skip: make test would print ok with the report untested.
+		if os.Getenv("SKIP_CHROMIUM") == "1" {
+			t.Skip("SKIP_CHROMIUM=1: the report is not opened in a browser")
 		}
-		t.Skip("chromium not installed (apt-get install chromium)")
+		t.Fatal("chromium is not on the PATH: apt-get install chromium (.ci/run does), or set SKIP_CHROMIUM=1 to skip this test knowingly")
 	}
 	w := newWorld(t, 3, 20, 10, 4)
 	res, err := w.job.Run(context.Background(), audit.Request{})
