@@ -37,8 +37,11 @@ func TestEvents(t *testing.T) {
 	}
 	for _, f := range files {
 		b, _ := os.ReadFile(f)
-		if _, err := reports.ParseRequest(b, reports.Request{}, time.Now()); err != nil {
-			t.Errorf("%s: %v", f, err)
+		// Today, and a year from now: a sample event must not go stale.
+		for _, now := range []time.Time{time.Now(), time.Now().AddDate(1, 0, 0)} {
+			if _, err := reports.ParseRequest(b, reports.Request{}, now); err != nil {
+				t.Errorf("%s at %s: %v", f, now.Format(time.DateOnly), err)
+			}
 		}
 	}
 }
