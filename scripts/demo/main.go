@@ -89,6 +89,20 @@ func run(ctx context.Context, out string, verbose, useMoto bool, w io.Writer) er
 	}
 	d.sim.Start()
 	defer d.sim.Close()
+	if err := d.connect(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "Acronis simulator at %s; output in %s/\n", d.sim.URL(), out)
+	if err := d.runSteps(ctx, w); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nObjects written under %s/bucket (same keys as in S3):\n", out)
+	return d.listObjects(ctx, local, w)
+}
+
+// connect fills the simulated tree, stores an API client as the bootstrap
+// script would, and builds the client every step shares.
+func (d *demo) connect(ctx context.Context) error {
 	for _, id := range d.sim.GenerateTree(3, 5, 2) {
 		if t, _ := d.sim.Tenant(id); t["kind"] == "customer" {
 			d.customers = append(d.customers, id)
@@ -107,14 +121,14 @@ func run(ctx context.Context, out string, verbose, useMoto bool, w io.Writer) er
 			return err
 		}}
 	client, err := acronis.NewClient(d.sim.URL(), d.tokens, hc)
-	if err != nil {
-		return err
-	}
 	d.client = client
-	fmt.Fprintf(w, "Acronis simulator at %s; output in %s/\n", d.sim.URL(), out)
+	return err
+}
+
+// runSteps runs the steps in order. The heading comes first: what a step
+// prints while it runs (the SNS stand-in) belongs under it.
+func (d *demo) runSteps(ctx context.Context, w io.Writer) error {
 	for _, s := range steps {
-		// The heading first: what a step prints while it runs (the SNS
-		// stand-in) belongs under it.
 		fmt.Fprintf(w, "\n== %s\n", s.name)
 		start := time.Now()
 		res, err := s.run(ctx, d)
@@ -124,7 +138,12 @@ func run(ctx context.Context, out string, verbose, useMoto bool, w io.Writer) er
 		b, _ := json.MarshalIndent(res, "  ", "  ")
 		fmt.Fprintf(w, "  %s\n  (%v)\n", b, time.Since(start).Round(time.Millisecond))
 	}
-	fmt.Fprintf(w, "\nObjects written under %s/bucket (same keys as in S3):\n", out)
+	return nil
+}
+
+// listObjects prints every key written, copying each into the local folder
+// when the bucket was moto's.
+func (d *demo) listObjects(ctx context.Context, local *objstore.Dir, w io.Writer) error {
 	for k, err := range d.bucket.List(ctx, "") {
 		if err != nil {
 			return err
