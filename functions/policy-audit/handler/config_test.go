@@ -1,10 +1,11 @@
 package handler
 
 import (
-	"maps"
-	"strings"
 	"testing"
+
 	"time"
+
+	"github.com/acp-serverless/acp-serverless/shared/envconfig/envconfigtest"
 
 	"github.com/acp-serverless/acp-serverless/shared/audit"
 	"github.com/acp-serverless/acp-serverless/shared/wiring"
@@ -16,11 +17,8 @@ var base = map[string]string{"ACRONIS_TOKEN_SECRET_ID": "tok", "TOKEN_REFRESH_FU
 
 // Every variable: unset (default or missing), malformed, out of range, set.
 func TestLoadConfig(t *testing.T) {
-	tests := []struct {
-		name, key, value string
-		want             func(*Config) // edits the defaults into the expected Config
-		wantErr          string
-	}{
+	envconfigtest.Run(t, LoadConfig, base, Config{Config: wiring.Config{Acronis: wiring.Acronis{TokenSecretID: "tok", RefreshFunction: "refresh"}, Bucket: "data"},
+		Rules: audit.Rules{}.WithDefaults()}, []envconfigtest.Case[Config]{
 		{"defaults", "", "", func(*Config) {}, ""},
 		{"token secret missing", "ACRONIS_TOKEN_SECRET_ID", "", nil, "ACRONIS_TOKEN_SECRET_ID not set"},
 		{"refresh function missing", "TOKEN_REFRESH_FUNCTION", "", nil, "TOKEN_REFRESH_FUNCTION not set"},
@@ -51,26 +49,5 @@ func TestLoadConfig(t *testing.T) {
 		{"renotify above a year", "AUDIT_RENOTIFY_HOURS", "8761", nil, `AUDIT_RENOTIFY_HOURS: "8761" is not a number in [0, 8760]`},
 		{"renotify negative", "AUDIT_RENOTIFY_HOURS", "-1", nil, "AUDIT_RENOTIFY_HOURS"},
 		{"renotify NaN", "AUDIT_RENOTIFY_HOURS", "NaN", nil, "AUDIT_RENOTIFY_HOURS"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			env := maps.Clone(base)
-			if tt.key != "" {
-				env[tt.key] = tt.value
-			}
-			got, err := LoadConfig(func(k string) string { return env[k] })
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err %v, want %q", err, tt.wantErr)
-				}
-				return
-			}
-			want := Config{Config: wiring.Config{Acronis: wiring.Acronis{TokenSecretID: "tok", RefreshFunction: "refresh"}, Bucket: "data"},
-				Rules: audit.Rules{}.WithDefaults()}
-			tt.want(&want)
-			if err != nil || got != want {
-				t.Fatalf("got %+v, %v\nwant %+v", got, err, want)
-			}
-		})
-	}
+	})
 }

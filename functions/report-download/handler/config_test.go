@@ -1,10 +1,9 @@
 package handler
 
 import (
-	"maps"
-	"reflect"
-	"strings"
 	"testing"
+
+	"github.com/acp-serverless/acp-serverless/shared/envconfig/envconfigtest"
 
 	"github.com/acp-serverless/acp-serverless/shared/wiring"
 )
@@ -16,11 +15,7 @@ var base = map[string]string{"ACRONIS_TOKEN_SECRET_ID": "tok", "TOKEN_REFRESH_FU
 // Every variable: unset (default or missing), malformed, set.
 func TestLoadConfig(t *testing.T) {
 	yes := true
-	tests := []struct {
-		name, key, value string
-		want             func(*Config) // edits the defaults into the expected Config
-		wantErr          string
-	}{
+	envconfigtest.Run(t, LoadConfig, base, Config{Config: wiring.Config{Acronis: wiring.Acronis{TokenSecretID: "tok", RefreshFunction: "refresh"}, Bucket: "data"}}, []envconfigtest.Case[Config]{
 		{"defaults", "", "", func(*Config) {}, ""},
 		{"token secret missing", "ACRONIS_TOKEN_SECRET_ID", "", nil, "ACRONIS_TOKEN_SECRET_ID not set"},
 		{"refresh function missing", "TOKEN_REFRESH_FUNCTION", "", nil, "TOKEN_REFRESH_FUNCTION not set"},
@@ -38,25 +33,5 @@ func TestLoadConfig(t *testing.T) {
 		{"show skus true", "REPORT_SHOW_SKUS", "true", func(c *Config) { c.Defaults.ShowSkus = &yes }, ""},
 		{"show skus false is unset", "REPORT_SHOW_SKUS", "false", func(*Config) {}, ""},
 		{"show skus malformed", "REPORT_SHOW_SKUS", "yes", nil, `REPORT_SHOW_SKUS: "yes" is not true or false`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			env := maps.Clone(base)
-			if tt.key != "" {
-				env[tt.key] = tt.value
-			}
-			got, err := LoadConfig(func(k string) string { return env[k] })
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err %v, want %q", err, tt.wantErr)
-				}
-				return
-			}
-			want := Config{Config: wiring.Config{Acronis: wiring.Acronis{TokenSecretID: "tok", RefreshFunction: "refresh"}, Bucket: "data"}}
-			tt.want(&want)
-			if err != nil || !reflect.DeepEqual(got, want) {
-				t.Fatalf("got %+v, %v\nwant %+v", got, err, want)
-			}
-		})
-	}
+	})
 }

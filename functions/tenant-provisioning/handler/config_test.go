@@ -1,9 +1,9 @@
 package handler
 
 import (
-	"maps"
-	"strings"
 	"testing"
+
+	"github.com/acp-serverless/acp-serverless/shared/envconfig/envconfigtest"
 
 	"github.com/acp-serverless/acp-serverless/shared/provisioning"
 	"github.com/acp-serverless/acp-serverless/shared/wiring"
@@ -18,11 +18,8 @@ var base = map[string]string{"ACRONIS_TOKEN_SECRET_ID": "tok", "TOKEN_REFRESH_FU
 
 // Every variable: unset (default or missing), malformed, set.
 func TestLoadConfig(t *testing.T) {
-	tests := []struct {
-		name, key, value string
-		want             func(*Config) // edits the defaults into the expected Config
-		wantErr          string
-	}{
+	envconfigtest.Run(t, LoadConfig, base, Config{Config: wiring.Config{Acronis: wiring.Acronis{TokenSecretID: "tok", RefreshFunction: "refresh"}}, Table: "prov",
+		Provisioning: provisioning.Config{ParentTenantID: parent}}, []envconfigtest.Case[Config]{
 		{"defaults", "", "", func(*Config) {}, ""},
 		{"token secret missing", "ACRONIS_TOKEN_SECRET_ID", "", nil, "ACRONIS_TOKEN_SECRET_ID not set"},
 		{"refresh function missing", "TOKEN_REFRESH_FUNCTION", "", nil, "TOKEN_REFRESH_FUNCTION not set"},
@@ -40,26 +37,5 @@ func TestLoadConfig(t *testing.T) {
 		{"PSA role unknown", "PSA_USER_ROLE", "backup_admin", nil, "PSA_USER_ROLE"},
 		{"storage set", "STORAGE_INFRA_ID", infra, func(c *Config) { c.Provisioning.StorageInfraID = infra }, ""},
 		{"storage malformed", "STORAGE_INFRA_ID", "eu2", nil, `STORAGE_INFRA_ID: "eu2" is not a UUID`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			env := maps.Clone(base)
-			if tt.key != "" {
-				env[tt.key] = tt.value
-			}
-			got, err := LoadConfig(func(k string) string { return env[k] })
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err %v, want %q", err, tt.wantErr)
-				}
-				return
-			}
-			want := Config{Config: wiring.Config{Acronis: wiring.Acronis{TokenSecretID: "tok", RefreshFunction: "refresh"}}, Table: "prov",
-				Provisioning: provisioning.Config{ParentTenantID: parent}}
-			tt.want(&want)
-			if err != nil || got != want {
-				t.Fatalf("got %+v, %v\nwant %+v", got, err, want)
-			}
-		})
-	}
+	})
 }

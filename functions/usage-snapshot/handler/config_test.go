@@ -1,9 +1,10 @@
 package handler
 
 import (
-	"maps"
 	"strings"
 	"testing"
+
+	"github.com/acp-serverless/acp-serverless/shared/envconfig/envconfigtest"
 
 	"github.com/acp-serverless/acp-serverless/shared/usage"
 	"github.com/acp-serverless/acp-serverless/shared/wiring"
@@ -17,11 +18,7 @@ var base = map[string]string{"ACRONIS_TOKEN_SECRET_ID": "tok", "TOKEN_REFRESH_FU
 func TestLoadConfig(t *testing.T) {
 	defaults := Config{Config: wiring.Config{Acronis: wiring.Acronis{TokenSecretID: "tok", RefreshFunction: "refresh"}, Bucket: "data"},
 		MaxRPS: 10, Workers: usage.DefaultWorkers}
-	tests := []struct {
-		name, key, value string
-		want             func(*Config) // edits defaults into the expected Config
-		wantErr          string
-	}{
+	envconfigtest.Run(t, LoadConfig, base, defaults, []envconfigtest.Case[Config]{
 		{"defaults", "", "", func(*Config) {}, ""},
 		{"token secret missing", "ACRONIS_TOKEN_SECRET_ID", "", nil, "ACRONIS_TOKEN_SECRET_ID not set"},
 		{"token secret blank", "ACRONIS_TOKEN_SECRET_ID", "  ", nil, "ACRONIS_TOKEN_SECRET_ID not set"},
@@ -42,27 +39,7 @@ func TestLoadConfig(t *testing.T) {
 		{"workers fractional", "USAGE_WORKERS", "2.5", nil, "USAGE_WORKERS"},
 		{"workers zero", "USAGE_WORKERS", "0", nil, "USAGE_WORKERS"},
 		{"workers above", "USAGE_WORKERS", "1001", nil, "USAGE_WORKERS"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			env := maps.Clone(base)
-			if tt.key != "" {
-				env[tt.key] = tt.value
-			}
-			got, err := LoadConfig(func(k string) string { return env[k] })
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err %v, want %q", err, tt.wantErr)
-				}
-				return
-			}
-			want := defaults
-			tt.want(&want)
-			if err != nil || got != want {
-				t.Fatalf("got %+v, %v\nwant %+v", got, err, want)
-			}
-		})
-	}
+	})
 }
 
 // An empty environment names every required variable at once.
