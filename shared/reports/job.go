@@ -230,10 +230,7 @@ func (j *Job) wait(ctx context.Context, rec pending) ([]acronis.StoredReport, []
 			rec.ReportID, strings.Join(rec.Formats, ", "), strings.Join(acronis.StoredReportFormats, ", "))
 	}
 	sleep := j.sleep()
-	deadline, hasDeadline := ctx.Deadline()
-	if !hasDeadline {
-		deadline = time.Now().Add(15 * time.Minute) // never wait without bound
-	}
+	deadline := deadlineOf(ctx)
 	wait, reserve := cmp.Or(j.PollMin, 2*time.Second), cmp.Or(j.Reserve, time.Minute)
 	for polls := 1; ; polls++ {
 		items, err := j.Client.StoredReports(ctx, rec.ReportID)
@@ -300,13 +297,25 @@ func (j *Job) download(ctx context.Context, rec pending, sr acronis.StoredReport
 	return Object{Key: key, Format: sr.ReportFormat, Bytes: n}, nil
 }
 
-func (j *Job) resumer(ctx context.Context, reportID string, sr acronis.StoredReport) *resumer {
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = time.Now().Add(15 * time.Minute) // never resume without bound
+// deadlineOf is ctx's deadline, or 15 minutes from now without one: nothing
+// here waits or resumes without bound.
+func deadlineOf(ctx context.Context) time.Time {
+	if d, ok := ctx.Deadline(); ok {
+		return d
 	}
+	return time.Now().Add(15 * time.Minute)
+}
+
+// resumer reads one stored report, resuming cut answers. It stops a tenth of
+// the time left (at most 10 s) before the deadline, requests in flight
+// included, so a download that runs out of time fails with its own error
+// and the upload is aborted while the invocation still lives.
+func (j *Job) resumer(ctx context.Context, reportID string, sr acronis.StoredReport) *resumer {
+	deadline := deadlineOf(ctx)
+	deadline = deadline.Add(-min(10*time.Second, time.Until(deadline)/10))
+	rctx, cancel := context.WithDeadline(ctx, deadline)
 	sleep := j.sleep()
-	r := &resumer{ctx: ctx, size: sr.Size, sleep: sleep, deadline: deadline,
+	r := &resumer{ctx: rctx, cancel: cancel, size: sr.Size, sleep: sleep, deadline: deadline,
 		min: cmp.Or(j.ResumeMin, defaultResumeMin), max: cmp.Or(j.ResumeMax, defaultResumeMax), stallMax: cmp.Or(j.ResumeStalls, defaultResumeStalls),
 		open: func(ctx context.Context, from int64) (*http.Response, error) {
 			return j.Client.DownloadStored(ctx, reportID, sr.ID, from)

@@ -32,6 +32,7 @@ type resumer struct {
 	min, max time.Duration // backoff bounds
 	stallMax int           // answers in a row that add nothing before giving up
 	onResume func(from int64, requests int, wait time.Duration, cause error)
+	cancel   context.CancelFunc // ends ctx; nil when ctx is the caller's own
 
 	body     io.ReadCloser
 	n        int64 // bytes handed on
@@ -80,7 +81,13 @@ func (r *resumer) closeBody() {
 }
 
 // Close releases the current answer, if any.
-func (r *resumer) Close() error { r.closeBody(); return nil }
+func (r *resumer) Close() error {
+	r.closeBody()
+	if r.cancel != nil {
+		r.cancel()
+	}
+	return nil
+}
 
 // reopen asks for the rest of the file, after a pause when it is not the
 // first answer.
