@@ -1,7 +1,8 @@
 // Package lambdafn holds what every function's main shares: a JSON slog
-// logger that carries the Lambda request id, required environment variables,
-// and a handler wrapper that logs each invocation's outcome itself (errors
-// that aws-lambda-go logs are not structured).
+// logger that carries the Lambda request id, a handler wrapper that logs each
+// invocation's outcome itself (errors that aws-lambda-go logs are not
+// structured), and Main/FromEnv, which load a function's typed configuration
+// and build its handler.
 package lambdafn
 
 import (
@@ -60,11 +61,11 @@ func Handle[In, Out any](log *slog.Logger, name string, h func(context.Context, 
 	}
 }
 
-// Start builds the handler once, at cold start, and serves invocations. When
+// start builds the handler once, at cold start, and serves invocations. When
 // building fails (missing variable, unreadable config), every invocation
 // returns that error, logged: the cause shows in the function's result and
 // logs instead of as an opaque init crash loop.
-func Start[In, Out any](name string, build func(ctx context.Context, log *slog.Logger) (func(context.Context, In) (Out, error), error)) {
+func start[In, Out any](name string, build func(ctx context.Context, log *slog.Logger) (Handler[In, Out], error)) {
 	log := Logger(os.Stdout)
 	h, err := build(context.Background(), log)
 	if err != nil {
@@ -92,7 +93,7 @@ type Builder[C, In, Out any] = func(cfg aws.Config, conf C, log *slog.Logger) Ha
 // Main is a function's whole main: at cold start, the AWS configuration,
 // then FromEnv over the process environment, then Start.
 func Main[C, In, Out any](name string, load Loader[C], build Builder[C, In, Out]) {
-	Start(name, func(ctx context.Context, log *slog.Logger) (Handler[In, Out], error) {
+	start(name, func(ctx context.Context, log *slog.Logger) (Handler[In, Out], error) {
 		cfg, err := awsenv.Load(ctx, "")
 		if err != nil {
 			return nil, err

@@ -86,17 +86,15 @@ func (s *S3) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 }
 
 // classify maps S3's answers to the store's sentinels, keeping the SDK's
-// error in the chain. 404 NoSuchKey (NotFound for HEAD, which has no body)
-// is ErrNotFound; NoSuchBucket is not (a missing bucket is a deployment
+// error in the chain. 404 NoSuchKey is ErrNotFound; NoSuchBucket is not (a missing bucket is a deployment
 // error, not an absent object). Any 403 is ErrAccessDenied: AWS answers a
 // missing key with 403 AccessDenied when the caller lacks s3:ListBucket.
 func classify(err error) error {
 	var nk *s3types.NoSuchKey
-	var nf *s3types.NotFound
 	var ae smithy.APIError
 	var re *awshttp.ResponseError
 	switch {
-	case errors.As(err, &nk), errors.As(err, &nf):
+	case errors.As(err, &nk):
 		return fmt.Errorf("%w: %w", ErrNotFound, err)
 	case errors.As(err, &re) && re.HTTPStatusCode() == http.StatusForbidden,
 		errors.As(err, &ae) && ae.ErrorCode() == "AccessDenied":

@@ -6,6 +6,7 @@ package reports
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -60,8 +61,8 @@ func ParseRequest(b []byte, defaults Request, now time.Time) (Spec, error) {
 }
 
 func (r Request) resolve(d Request, now time.Time) (Spec, error) {
-	s := Spec{Kind: or(r.Kind, d.Kind, "usage_summary"), Level: or(r.Level, d.Level, "all_customers"),
-		TenantID: or(r.TenantID, d.TenantID, ""), ReportID: r.ReportID}
+	s := Spec{Kind: cmp.Or(r.Kind, d.Kind, "usage_summary"), Level: cmp.Or(r.Level, d.Level, "all_customers"),
+		TenantID: cmp.Or(r.TenantID, d.TenantID), ReportID: r.ReportID}
 	s.Formats = r.Formats
 	if len(s.Formats) == 0 {
 		s.Formats = d.Formats
@@ -192,15 +193,6 @@ func Extension(format string) string {
 		return "html"
 	}
 	return format
-}
-
-func or(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 func boolOr(v, d *bool) bool {

@@ -32,8 +32,11 @@ func ReadAcronis(env *envconfig.Env) Acronis {
 	return Acronis{TokenSecretID: env.Required("ACRONIS_TOKEN_SECRET_ID"), RefreshFunction: env.Required("TOKEN_REFRESH_FUNCTION")}
 }
 
-// ReadBucket reads DATA_BUCKET (required).
-func ReadBucket(env *envconfig.Env) string { return env.Required("DATA_BUCKET") }
+// Read reads the Acronis token variables and DATA_BUCKET (all required):
+// what the jobs that write to the bucket share.
+func Read(env *envconfig.Env) Config {
+	return Config{Acronis: ReadAcronis(env), Bucket: env.Required("DATA_BUCKET")}
+}
 
 // Config is the shared part of a function's configuration; zero fields
 // are not wired.

@@ -24,7 +24,7 @@ func TestReadShared(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := envconfig.New(func(k string) string { return tt.vars[k] })
-			got := Config{Acronis: ReadAcronis(env), Bucket: ReadBucket(env)}
+			got := Read(env)
 			err := env.Err()
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {

@@ -45,7 +45,7 @@ type Config struct {
 func LoadConfig(getenv func(string) string) (Config, error) {
 	env := envconfig.New(getenv)
 	c := Config{
-		Config:       wiring.Config{Acronis: wiring.ReadAcronis(env), Bucket: wiring.ReadBucket(env)},
+		Config:       wiring.Read(env),
 		RootTenantID: env.Optional("ROOT_TENANT_ID", acronis.CheckUUID),
 		TopicARN:     env.Optional("AUDIT_TOPIC_ARN", nil),
 		CBRSecretID:  env.Optional("HUAWEI_CBR_SECRET_ID", nil),

@@ -32,7 +32,7 @@ type Config struct {
 // Each default is checked as the request field it stands for would be.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	env := envconfig.New(getenv)
-	c := Config{Config: wiring.Config{Acronis: wiring.ReadAcronis(env), Bucket: wiring.ReadBucket(env)}}
+	c := Config{Config: wiring.Read(env)}
 	c.TenantID = env.Optional("REPORT_TENANT_ID", asRequest(func(v string) reports.Request { return reports.Request{TenantID: v} }))
 	c.Defaults.Level = env.Optional("REPORT_LEVEL", asRequest(func(v string) reports.Request { return reports.Request{Level: v} }))
 	c.Defaults.Formats = splitList(env.Optional("REPORT_FORMATS", asRequest(func(v string) reports.Request { return reports.Request{Formats: splitList(v)} })))

@@ -28,7 +28,7 @@ type Config struct {
 func LoadConfig(getenv func(string) string) (Config, error) {
 	env := envconfig.New(getenv)
 	c := Config{
-		Config:       wiring.Config{Acronis: wiring.ReadAcronis(env), Bucket: wiring.ReadBucket(env)},
+		Config:       wiring.Read(env),
 		RootTenantID: env.Optional("ROOT_TENANT_ID", acronis.CheckUUID),
 		MaxRPS:       env.Float("ACRONIS_MAX_RPS", 10, envconfig.Range[float64]{Min: 0, MinOpen: true, Max: 1000}),
 		Workers:      env.Int("USAGE_WORKERS", usage.DefaultWorkers, envconfig.Range[int]{Min: 1, Max: 1000}),
