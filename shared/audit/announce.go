@@ -180,11 +180,14 @@ func (r *run) publish(ctx context.Context, j *Job, s step, before announcedRecor
 	return nil
 }
 
-// seenProviders are those whose collection completed this run.
+// seenProviders are those whose collection completed this run, whole.
 func (r *run) seenProviders() map[string]bool {
 	seen := map[string]bool{}
 	for p, st := range r.sum.Providers {
-		seen[p] = st.Status == "ok"
+		// A provider with problems (an evidence endpoint down, deliveries
+		// not paged through) was not seen whole: what it did not return is
+		// not "resolved".
+		seen[p] = st.Status == "ok" && len(st.Problems) == 0
 	}
 	return seen
 }

@@ -161,11 +161,12 @@ func (r *run) judge(prev previousRun) {
 	s.Total = len(r.findings)
 }
 
-// moveBaseline makes this run the baseline: only a complete full run, and
-// never over a baseline this run could not read (it stays for an operator
-// to look at; the error says so).
+// moveBaseline makes this run the baseline: only a complete full run whose
+// providers had no problems (findings it could not see would lose their
+// first sighting), and never over a baseline this run could not read (it
+// stays for an operator to look at; the error says so).
 func (r *run) moveBaseline(ctx context.Context, j *Job, prev previousRun) error {
-	if !r.sum.Scope.Full() || r.sum.Partial || prev.state == baselineUnreadable {
+	if !r.sum.Scope.Full() || r.sum.Partial || prev.state == baselineUnreadable || r.hadProblems() {
 		return nil
 	}
 	return putJSON(ctx, j.Store, latestKey, latest{RunID: r.sum.RunID, FindingsKey: r.prefix + "findings.jsonl.gz"})
@@ -175,4 +176,14 @@ func (r *run) moveBaseline(ctx context.Context, j *Job, prev previousRun) error 
 func runStamp(id string) string {
 	stamp, _, _ := strings.Cut(id, "-")
 	return stamp
+}
+
+// hadProblems reports whether a provider answered only in part.
+func (r *run) hadProblems() bool {
+	for _, st := range r.sum.Providers {
+		if len(st.Problems) > 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -203,6 +203,7 @@ func (c *CBRSource) Collect(ctx context.Context, rules Rules) ([]Finding, Stats,
 	}
 	var mu sync.Mutex
 	var out []Finding
+	var problems []string
 	nMembers := 0
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(conc)
@@ -224,7 +225,11 @@ func (c *CBRSource) Collect(ctx context.Context, rules Rules) ([]Finding, Stats,
 			members, err := c.Client.OrganizationPolicyDetail(gctx, o.ID)
 			var f []Finding
 			if errors.Is(err, huaweicbr.ErrIncomplete) {
-				// Judge the members CBR did answer, and say the rest is unseen.
+				// Judge the members CBR did answer, and say the rest is unseen
+				// (a problem: the run did not see this provider completely).
+				mu.Lock()
+				problems = append(problems, fmt.Sprintf("organization policy %s: %v", o.ID, err))
+				mu.Unlock()
 				f, err = append(f, incompleteDelivery(o, err)), nil
 			}
 			if err != nil {
@@ -242,7 +247,8 @@ func (c *CBRSource) Collect(ctx context.Context, rules Rules) ([]Finding, Stats,
 		return nil, Stats{}, err
 	}
 	slices.SortFunc(out, func(a, b Finding) int { return cmp.Compare(a.Key, b.Key) })
-	return out, Stats{Status: "ok", Policies: len(list), OrgPolicies: len(orgs), Members: nMembers, Findings: len(out)}, nil
+	slices.Sort(problems)
+	return out, Stats{Status: "ok", Policies: len(list), OrgPolicies: len(orgs), Members: nMembers, Findings: len(out), Problems: problems}, nil
 }
 
 // incompleteDelivery reports an organization policy whose delivery detail

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acp-serverless/acp-serverless/shared/acronis/acronistest"
 	"github.com/acp-serverless/acp-serverless/shared/audit"
 	"github.com/acp-serverless/acp-serverless/shared/httpretry"
 	"github.com/acp-serverless/acp-serverless/shared/huaweicbr"
@@ -247,6 +248,40 @@ func TestRenotify(t *testing.T) {
 		}
 		if tt.want == 2 && i == 2 && (res.Reminded == 0 || !strings.Contains(w.notifier.subjects[1], "still open")) {
 			t.Fatalf("reminder %+v %q", res, w.notifier.subjects[1])
+		}
+	}
+}
+
+// An evidence endpoint down (tasks here) hides findings without failing the
+// provider: what it hid is not announced as resolved, the baseline does not
+// move (first sightings stay), and when it is back nothing is paged again.
+func TestEvidenceDownResolvesNothing(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, 3, 20, 0, 0)
+	first, err := w.job.Run(ctx, audit.Request{})
+	if err != nil || len(w.notifier.subjects) != 1 {
+		t.Fatalf("first run: %v, messages %q", err, w.notifier.subjects)
+	}
+	w.sim.SetFaults(acronistest.Faults{Rate5xx: 1, PathPrefix: "/api/task_manager/"})
+	down, err := w.job.Run(ctx, audit.Request{})
+	if err != nil || len(down.Providers[audit.Acronis].Problems) == 0 {
+		t.Fatalf("tasks down: %v, problems %v", err, down.Providers[audit.Acronis].Problems)
+	}
+	if len(w.notifier.subjects) != 1 || down.Resolved != 0 {
+		t.Fatalf("tasks down: resolved %d, messages %q", down.Resolved, w.notifier.subjects)
+	}
+	w.sim.SetFaults(acronistest.Faults{})
+	back, err := w.job.Run(ctx, audit.Request{})
+	if err != nil || len(w.notifier.subjects) != 1 || back.NewCritical != 0 {
+		t.Fatalf("tasks back: %v, %d new critical, messages %q", err, back.NewCritical, w.notifier.subjects)
+	}
+	firstSeen := map[string]time.Time{}
+	for _, f := range w.findings(t, first) {
+		firstSeen[f.Key] = f.FirstSeen
+	}
+	for _, f := range w.findings(t, back) {
+		if want, ok := firstSeen[f.Key]; ok && !f.FirstSeen.Equal(want) {
+			t.Fatalf("%s: first seen %v, was %v", f.Key, f.FirstSeen, want)
 		}
 	}
 }
