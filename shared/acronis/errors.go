@@ -84,9 +84,11 @@ func ParseError(status int, body []byte) *APIError {
 		Code             json.RawMessage `json:"code"`
 		Domain           *string         `json:"domain"`
 		Message          string          `json:"message"`
-		// Task, alert and agent documents put the text here instead.
-		Debug   struct{ Msg string }     `json:"debug"`
-		Context struct{ Message string } `json:"context"`
+		// Task, alert and agent documents put the text in these free-form
+		// maps instead: read loosely, so an unexpected shape there cannot
+		// cost the code and domain.
+		Debug   json.RawMessage `json:"debug"`
+		Context json.RawMessage `json:"context"`
 	}
 	if json.Unmarshal(body, &env) != nil {
 		e.Message = snippet(body)
@@ -117,7 +119,7 @@ func ParseError(status int, body []byte) *APIError {
 		e.Info = env.ErrorDescription
 		e.Message = env.ErrorDescription
 	case len(env.Code) > 0:
-		e.Code, e.Message = codeText(env.Code), cmp.Or(env.Message, env.Debug.Msg, env.Context.Message)
+		e.Code, e.Message = codeText(env.Code), cmp.Or(env.Message, errorText(env.Debug, env.Context))
 		if env.Domain != nil {
 			e.Domain = *env.Domain
 		}

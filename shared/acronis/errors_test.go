@@ -18,6 +18,7 @@ func TestParseError(t *testing.T) {
 		{"task manager domainError", 400, `{"domain":"TaskManager","code":"BadRequest","debug":{"msg":"bad filter"}}`, "BadRequest", "bad filter", "", "TaskManager"},
 		{"agent manager REST error", 400, `{"code":"BAD_REQUEST","domain":"AGENT_MANAGER","debug":{"msg":"os_family"}}`, "BAD_REQUEST", "os_family", "", "AGENT_MANAGER"},
 		{"alert manager Error", 400, `{"domain":"AlertManager","code":"BadRequest","context":{"message":"tenant"}}`, "BadRequest", "tenant", "", "AlertManager"},
+		{"free-form context of another shape keeps the code", 404, `{"domain":"TaskManager","code":"NotFound","context":{"message":{"text":"x"}},"debug":"plain"}`, "NotFound", "", "", "TaskManager"},
 		{"html from a proxy", 502, `<html>Bad Gateway</html>`, "", "<html>Bad Gateway</html>", "", ""},
 		{"empty", 503, ``, "", "", "", ""},
 		{"json without error", 500, `{"foo":1}`, "", `{"foo":1}`, "", ""},

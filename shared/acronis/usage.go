@@ -233,7 +233,8 @@ func decodeUsageItems(dec *json.Decoder, fn func(TenantUsage) error) error {
 	return nil
 }
 
-// EachTenantUsage is UsagesBatch that hands each tenant's entry to fn as it
+// EachTenantUsage fetches usage for up to 100 tenants in one call (GET
+// /api/2/tenants/usages?tenants=) and hands each tenant's entry to fn as it
 // is read off the wire, so only one tenant's usage is in memory at a time.
 // An error (fn's own included) can come after fn has seen some entries: a
 // caller keeps what fn built only when EachTenantUsage returns nil, and may

@@ -67,12 +67,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	wait := t.pausedUntil.Sub(t.now())
 	t.mu.Unlock()
 	if wait > 0 {
-		tm := time.NewTimer(wait)
-		select {
-		case <-tm.C:
-		case <-ctx.Done():
-			tm.Stop()
-			return nil, ctx.Err()
+		if err := httpretry.Sleep(ctx, wait); err != nil {
+			return nil, err
 		}
 	}
 	if err := t.lim.Wait(ctx); err != nil {
@@ -99,12 +95,8 @@ func (t *Transport) space(ctx context.Context) error {
 	defer t.spaceMu.Unlock()
 	gap := time.Duration(float64(time.Second) / float64(t.lim.Limit()))
 	if wait := t.lastSent.Add(gap).Sub(time.Now()); wait > 0 {
-		tm := time.NewTimer(wait)
-		select {
-		case <-tm.C:
-		case <-ctx.Done():
-			tm.Stop()
-			return ctx.Err()
+		if err := httpretry.Sleep(ctx, wait); err != nil {
+			return err
 		}
 	}
 	t.lastSent = time.Now()

@@ -114,8 +114,11 @@ func (r secretReader) Token(ctx context.Context) (acronis.Token, error) {
 	s.mu.Lock()
 	req := Request{Rejected: s.rejected}
 	s.mu.Unlock()
-	if err != nil && !errors.Is(err, secrets.ErrNotFound) {
-		req.Force = true // the stored value is unreadable: replace it
+	if err != nil {
+		// Missing or unreadable: nothing to keep, so force a new one (and a
+		// stack whose API client is not stored yet answers with the
+		// bootstrap step instead of success).
+		req.Force = true
 	}
 	if rerr := s.Refresh(ctx, req); rerr != nil {
 		return acronis.Token{}, fmt.Errorf("token: ask token-refresh: %w", rerr)

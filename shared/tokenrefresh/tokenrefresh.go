@@ -207,8 +207,10 @@ func IsPlaceholder(raw []byte) bool {
 // notConfigured answers a fresh stack. The schedule's run succeeds with one
 // WARN line, so the errors alarm does not page every 30 minutes until the
 // bootstrap step has run. A forced run (an operator, or another function
-// whose token is missing) fails with ErrNotConfigured: its caller needs a
-// token, and the error names the step that gives it one.
+// whose stored token is missing or unreadable) or one reporting a rejected
+// token fails with ErrNotConfigured: its caller needs a token, and the error
+// names the step that gives it one. (A caller whose stored token merely
+// expired gets the generic "still expired" error.)
 func (r *Refresher) notConfigured(ctx context.Context, log *slog.Logger, req Request) (Result, error) {
 	if req.Force || req.Rejected != "" {
 		return Result{}, ErrNotConfigured
