@@ -185,76 +185,92 @@ type CBRSource struct {
 // Collect lists policies and shows each, lists organization policies of both
 // operation types and reads each one's delivery detail.
 func (c *CBRSource) Collect(ctx context.Context, rules Rules) ([]Finding, Stats, error) {
-	list, err := c.Client.ListPolicies(ctx, "")
+	list, orgs, err := c.lists(ctx)
 	if err != nil {
-		return nil, Stats{}, fmt.Errorf("huaweicbr: list policies: %w", err)
+		return nil, Stats{}, err
 	}
-	var orgs []huaweicbr.OrganizationPolicy
-	for _, op := range []string{"backup", "replication"} {
-		o, err := c.Client.ListOrganizationPolicies(ctx, op)
-		if err != nil {
-			return nil, Stats{}, fmt.Errorf("huaweicbr: list %s organization policies: %w", op, err)
-		}
-		orgs = append(orgs, o...)
-	}
-	conc := c.Concurrency
-	if conc <= 0 {
-		conc = 4
-	}
-	var mu sync.Mutex
-	var out []Finding
-	var problems []string
-	nMembers := 0
+	var acc cbrFindings
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(conc)
+	g.SetLimit(cmp.Or(max(c.Concurrency, 0), 4))
 	for _, p := range list {
 		g.Go(func() error {
 			full, err := c.Client.ShowPolicy(gctx, p.ID)
 			if err != nil {
 				return fmt.Errorf("huaweicbr: show policy %s: %w", p.ID, err)
 			}
-			f := rules.CBRPolicy(full, c.Project)
-			mu.Lock()
-			out = append(out, f...)
-			mu.Unlock()
+			acc.add(rules.CBRPolicy(full, c.Project), 0, "")
 			return nil
 		})
 	}
 	for _, o := range orgs {
-		g.Go(func() error {
-			members, err := c.Client.OrganizationPolicyDetail(gctx, o.ID)
-			var f []Finding
-			if errors.Is(err, huaweicbr.ErrIncomplete) {
-				// Judge the members CBR did answer, and say the rest is unseen
-				// (a problem: the run did not see this provider completely).
-				mu.Lock()
-				problems = append(problems, fmt.Sprintf("organization policy %s: %v", o.ID, err))
-				mu.Unlock()
-				f, err = append(f, incompleteDelivery(o, err)), nil
-			}
-			if err != nil {
-				return fmt.Errorf("huaweicbr: organization policy %s delivery: %w", o.ID, err)
-			}
-			f = append(f, rules.CBROrganizationPolicy(o, members)...)
-			mu.Lock()
-			nMembers += len(members)
-			out = append(out, f...)
-			mu.Unlock()
-			return nil
-		})
+		g.Go(func() error { return c.delivery(gctx, rules, o, &acc) })
 	}
 	if err := g.Wait(); err != nil {
 		return nil, Stats{}, err
 	}
-	slices.SortFunc(out, func(a, b Finding) int { return cmp.Compare(a.Key, b.Key) })
-	slices.Sort(problems)
-	return out, Stats{Status: "ok", Policies: len(list), OrgPolicies: len(orgs), Members: nMembers, Findings: len(out), Problems: problems}, nil
+	slices.SortFunc(acc.out, func(a, b Finding) int { return cmp.Compare(a.Key, b.Key) })
+	slices.Sort(acc.problems)
+	return acc.out, Stats{Status: "ok", Policies: len(list), OrgPolicies: len(orgs), Members: acc.members, Findings: len(acc.out), Problems: acc.problems}, nil
+}
+
+// lists reads the policies and the organization policies of both
+// operation types.
+func (c *CBRSource) lists(ctx context.Context) ([]huaweicbr.Policy, []huaweicbr.OrganizationPolicy, error) {
+	list, err := c.Client.ListPolicies(ctx, "")
+	if err != nil {
+		return nil, nil, fmt.Errorf("huaweicbr: list policies: %w", err)
+	}
+	var orgs []huaweicbr.OrganizationPolicy
+	for _, op := range []string{"backup", "replication"} {
+		o, err := c.Client.ListOrganizationPolicies(ctx, op)
+		if err != nil {
+			return nil, nil, fmt.Errorf("huaweicbr: list %s organization policies: %w", op, err)
+		}
+		orgs = append(orgs, o...)
+	}
+	return list, orgs, nil
+}
+
+// delivery judges an organization policy and its delivery to the members.
+// Where CBR would not page through the members, those it answered are
+// judged and the rest is a problem: the run did not see this provider whole.
+func (c *CBRSource) delivery(ctx context.Context, rules Rules, o huaweicbr.OrganizationPolicy, acc *cbrFindings) error {
+	members, err := c.Client.OrganizationPolicyDetail(ctx, o.ID)
+	var f []Finding
+	problem := ""
+	if errors.Is(err, huaweicbr.ErrIncomplete) {
+		problem = fmt.Sprintf("organization policy %s: %v", o.ID, err)
+		f, err = append(f, incompleteDelivery(o, err)), nil
+	}
+	if err != nil {
+		return fmt.Errorf("huaweicbr: organization policy %s delivery: %w", o.ID, err)
+	}
+	acc.add(append(f, rules.CBROrganizationPolicy(o, members)...), len(members), problem)
+	return nil
+}
+
+// cbrFindings gathers what the parallel reads judge.
+type cbrFindings struct {
+	mu       sync.Mutex
+	out      []Finding
+	problems []string
+	members  int
+}
+
+func (a *cbrFindings) add(f []Finding, members int, problem string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.out = append(a.out, f...)
+	a.members += members
+	if problem != "" {
+		a.problems = append(a.problems, problem)
+	}
 }
 
 // incompleteDelivery reports an organization policy whose delivery detail
 // CBR would not page through (it ignores offset past its first page).
 func incompleteDelivery(o huaweicbr.OrganizationPolicy, err error) Finding {
-	return Finding{Provider: HuaweiCBR, Customer: "organization", Policy: o.Name, PolicyID: o.ID,
+	return Finding{Provider: HuaweiCBR, Customer: "organization " + cmp.Or(o.DomainName, o.DomainID), Policy: o.Name, PolicyID: o.ID,
 		Resource: o.OperationType + " organization policy", Rule: RuleDelivery, Severity: Unknown,
 		Message: "delivery to some member accounts not checked: " + err.Error(),
 		Key:     key(HuaweiCBR, "organization", o.ID, RuleDelivery, "incomplete")}
