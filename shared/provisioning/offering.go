@@ -198,5 +198,10 @@ func (r *run) updated(ctx context.Context) error {
 			return err
 		}
 	}
+	if c.Production { // accepted at the webhook, so acted on here too
+		if err := r.production(ctx, t.ID); err != nil {
+			return err
+		}
+	}
 	return r.users(ctx, t.ID)
 }

@@ -465,3 +465,25 @@ func TestForeignUserSameLoginUntouched(t *testing.T) {
 		})
 	}
 }
+
+// customer.updated acts on all it accepts: production pricing and the
+// language too, not only name, contact, edition and quotas.
+func TestUpdateToProductionAndLanguage(t *testing.T) {
+	ctx := context.Background()
+	e := setup(t, provisioning.Config{}, nil)
+	trial := strings.Replace(created, `"production_pricing":true`, `"production_pricing":false`, 1)
+	res, err := e.p.Handle(ctx, event(t, trial))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr, err := e.p.API.GetPricing(ctx, res.TenantID); err != nil || pr.Mode == "production" {
+		t.Fatalf("created in production already: %+v %v", pr, err)
+	}
+	if _, err := e.p.Handle(ctx, event(t, `{"id":"evt-u","type":"customer.updated","customer":{"crm_id":"CRM-42","language":"fr","production_pricing":true}}`)); err != nil {
+		t.Fatal(err)
+	}
+	pr, err := e.p.API.GetPricing(ctx, res.TenantID)
+	if m, _ := e.sim.Tenant(res.TenantID); err != nil || pr.Mode != "production" || m["language"] != "fr" {
+		t.Fatalf("pricing %+v %v, language %v", pr, err, m["language"])
+	}
+}

@@ -189,7 +189,7 @@ func checkType(t string, c *Customer) error {
 			return &FieldError{"customer.edition", "required for customer.created"}
 		}
 	case CustomerUpdated:
-		if c.Name == "" && c.Contact == nil && c.Edition == "" && len(c.Quotas) == 0 && !c.SyncUsers && c.Admin == nil {
+		if c.Name == "" && c.Contact == nil && c.Language == "" && c.Edition == "" && len(c.Quotas) == 0 && !c.Production && !c.SyncUsers && c.Admin == nil {
 			return &FieldError{"customer", "customer.updated changes nothing"}
 		}
 	case CustomerSuspended, CustomerReactivated, CustomerDeleted, CustomerSyncUsers:

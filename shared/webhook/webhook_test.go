@@ -85,6 +85,8 @@ func TestParseEvent(t *testing.T) {
 		{"invalid UTF-8", "{\"id\":\"e\",\"type\":\"customer.created\",\"customer\":{\"crm_id\":\"C\",\"name\":\"\xff\",\"edition\":\"pck_per_gigabyte\"}}", "(body)"},
 		{"too large for the queue", `{"id":"e","type":"customer.created","customer":{"crm_id":"C","name":"` + strings.Repeat("a", MaxBody) + `","edition":"pck_per_gigabyte"}}`, "(body)"},
 		{"update with nothing", `{"id":"e","type":"customer.updated","customer":{"crm_id":"C"}}`, "customer"},
+		{"update of the language only", `{"id":"e","type":"customer.updated","customer":{"crm_id":"C","language":"fr"}}`, ""},
+		{"update to production pricing only", `{"id":"e","type":"customer.updated","customer":{"crm_id":"C","production_pricing":true}}`, ""},
 		{"not json", `hello`, "(body)"},
 	}
 	for _, tt := range tests {
