@@ -13,7 +13,9 @@ import (
 // Queue hands accepted events to the worker.
 type Queue interface {
 	// Enqueue sends one event; events of one customer (group) are kept in
-	// order and an event id is sent at most once.
+	// order, deduplicated by event id within SQS's 5-minute window (a
+	// received-but-not-queued event sent again later may arrive twice: the
+	// worker is idempotent).
 	Enqueue(ctx context.Context, ev webhook.Event, body []byte) error
 }
 

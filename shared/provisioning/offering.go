@@ -1,7 +1,6 @@
 package provisioning
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -148,7 +147,7 @@ func (r *run) setQuotas(ctx context.Context, t acronis.Tenant) error {
 }
 
 func (r *run) switchEdition(ctx context.Context, t acronis.Tenant, edition string) error {
-	app := cmp.Or(r.p.Config.ApplicationID, CyberProtectionApp)
+	app := CyberProtectionApp
 	warnings, err := r.p.API.EditionSwitchCheck(ctx, t.ID, app, edition)
 	if err != nil {
 		return fmt.Errorf("edition switch dry run: %w", err)

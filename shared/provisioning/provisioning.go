@@ -33,7 +33,6 @@ type Config struct {
 	AllowDeletion  bool   // customer.deleted deletes (otherwise: disabled, kept)
 	DefaultRole    string // the CRM admin's role when the event names none (default company_admin)
 	PSARole        string // the role of users synced from Advanced Automation (default backup_user)
-	ApplicationID  string // Cyber Protection's application id, for edition switches
 	StorageInfraID string // the storage location customers get (default: the first one offered)
 }
 

@@ -12,22 +12,18 @@ import (
 type State struct {
 	TenantID  string            `json:"tenant_id,omitempty"`
 	Users     map[string]string `json:"users,omitempty"`     // folded login -> user id
-	Created   map[string]bool   `json:"created,omitempty"`   // folded login -> this integration created the user
 	Activated map[string]bool   `json:"activated,omitempty"` // folded login -> activation e-mail sent
 	Steps     map[string]bool   `json:"steps,omitempty"`     // finished one-time steps
 	Retired   bool              `json:"retired,omitempty"`   // customer.deleted disabled the tenant and kept it
 }
 
 func newState() State {
-	return State{Users: map[string]string{}, Created: map[string]bool{}, Activated: map[string]bool{}, Steps: map[string]bool{}}
+	return State{Users: map[string]string{}, Activated: map[string]bool{}, Steps: map[string]bool{}}
 }
 
 func (s *State) init() {
 	if s.Users == nil {
 		s.Users = map[string]string{}
-	}
-	if s.Created == nil {
-		s.Created = map[string]bool{}
 	}
 	if s.Activated == nil {
 		s.Activated = map[string]bool{}

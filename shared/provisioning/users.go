@@ -68,7 +68,6 @@ func (r *run) ensureUser(ctx context.Context, tenantID string, who person, role 
 		if id, err = r.createUser(ctx, tenantID, who); err != nil || id == "" {
 			return err
 		}
-		r.st.Created[key] = true
 	}
 	if r.st.Users[key] != id || activated && !r.st.Activated[key] {
 		r.st.Users[key], r.st.Activated[key] = id, activated

@@ -130,6 +130,11 @@ func (d *Dir) Put(_ context.Context, id string, value []byte) error {
 	return nil
 }
 
+// CacheTTL is how long the functions keep a secret read across warm
+// invocations: a rotated secret is seen within it, and Secrets Manager is
+// not asked on every invocation.
+const CacheTTL = 5 * time.Minute
+
 // Cached keeps values in memory for TTL so warm Lambda invocations do not
 // call Secrets Manager every time. Put and Forget keep the cache honest.
 type Cached struct {

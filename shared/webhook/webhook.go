@@ -116,9 +116,11 @@ type FieldError struct {
 func (e *FieldError) Error() string { return fmt.Sprintf("field %q: %s", e.Field, e.Reason) }
 
 var (
-	idRE      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
-	loginRE   = regexp.MustCompile(`^[A-Za-z0-9._@+-]{1,255}$`)
-	langRE    = regexp.MustCompile(`^[a-z]{2}(-[A-Z]{2})?$`)
+	idRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
+	loginRE = regexp.MustCompile(`^[A-Za-z0-9._@+-]{1,255}$`)
+	// The account-management document's example is "pt_BR"; "pt-BR" (BCP 47)
+	// is tolerated too.
+	langRE    = regexp.MustCompile(`^[a-z]{2}([-_][A-Z]{2})?$`)
 	editionRE = regexp.MustCompile(`^[a-z][a-z0-9_]{1,63}$`)
 )
 

@@ -86,6 +86,9 @@ func TestParseEvent(t *testing.T) {
 		{"too large for the queue", `{"id":"e","type":"customer.created","customer":{"crm_id":"C","name":"` + strings.Repeat("a", MaxBody) + `","edition":"pck_per_gigabyte"}}`, "(body)"},
 		{"update with nothing", `{"id":"e","type":"customer.updated","customer":{"crm_id":"C"}}`, "customer"},
 		{"update of the language only", `{"id":"e","type":"customer.updated","customer":{"crm_id":"C","language":"fr"}}`, ""},
+		{"language as the document writes it", `{"id":"e","type":"customer.updated","customer":{"crm_id":"C","language":"pt_BR"}}`, ""},
+		{"language as BCP 47 writes it", `{"id":"e","type":"customer.updated","customer":{"crm_id":"C","language":"pt-BR"}}`, ""},
+		{"language not a code", `{"id":"e","type":"customer.updated","customer":{"crm_id":"C","language":"Deutsch"}}`, "customer.language"},
 		{"update to production pricing only", `{"id":"e","type":"customer.updated","customer":{"crm_id":"C","production_pricing":true}}`, ""},
 		{"not json", `hello`, "(body)"},
 	}

@@ -6,8 +6,6 @@
 package wiring
 
 import (
-	"time"
-
 	"github.com/acp-serverless/acp-serverless/shared/acronis"
 	"github.com/acp-serverless/acp-serverless/shared/awsenv"
 	"github.com/acp-serverless/acp-serverless/shared/envconfig"
@@ -17,9 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 )
-
-// SecretTTL is how long a secret read stays cached across warm invocations.
-const SecretTTL = 5 * time.Minute
 
 // Acronis names the token every function that calls Acronis uses.
 type Acronis struct {
@@ -49,7 +44,7 @@ type Config struct {
 type Deps struct {
 	cfg     aws.Config
 	bucket  string
-	Secrets *secrets.Cached            // Secrets Manager, cached for SecretTTL
+	Secrets *secrets.Cached            // Secrets Manager, cached for secrets.CacheTTL
 	Tokens  *tokenrefresh.SecretSource // nil without Config.Acronis
 }
 
@@ -78,7 +73,7 @@ func (d Deps) Bucket() *objstore.S3 {
 }
 
 func secretStore(cfg aws.Config) *secrets.Cached {
-	return &secrets.Cached{Store: &secrets.SecretsManager{Client: awsenv.SecretsManager(cfg)}, TTL: SecretTTL}
+	return &secrets.Cached{Store: &secrets.SecretsManager{Client: awsenv.SecretsManager(cfg)}, TTL: secrets.CacheTTL}
 }
 
 // RootTenant is where a tenant walk starts: the request's tenant, else

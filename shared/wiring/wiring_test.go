@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/acp-serverless/acp-serverless/shared/envconfig"
+	"github.com/acp-serverless/acp-serverless/shared/secrets"
 	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
@@ -56,7 +57,7 @@ func TestWire(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := Wire(aws.Config{Region: "eu-central-1"}, tt.c)
-			if d.Secrets == nil || d.Secrets.TTL != SecretTTL {
+			if d.Secrets == nil || d.Secrets.TTL != secrets.CacheTTL {
 				t.Fatalf("secrets %+v", d.Secrets)
 			}
 			if (d.Tokens != nil) != tt.wantTokens || (d.Bucket() != nil) != tt.wantBucket {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"time"
 
 	"github.com/acp-serverless/acp-serverless/shared/awsenv"
 	"github.com/acp-serverless/acp-serverless/shared/envconfig"
@@ -40,9 +39,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 
 // Build wires the intake: it verifies, parses, records, enqueues and answers.
 func Build(cfg aws.Config, conf Config, log *slog.Logger) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	// Its own store, with wiring's TTL: importing shared/wiring would link
+	// Its own cached store (secrets.CacheTTL, as wiring's): importing shared/wiring would link
 	// the Lambda and Acronis clients (0.5 MiB) into a function that calls neither.
-	sm := &secrets.Cached{Store: &secrets.SecretsManager{Client: awsenv.SecretsManager(cfg)}, TTL: 5 * time.Minute}
+	sm := &secrets.Cached{Store: &secrets.SecretsManager{Client: awsenv.SecretsManager(cfg)}, TTL: secrets.CacheTTL}
 	intake := &provisioning.Intake{
 		Key: func(ctx context.Context) ([]byte, error) {
 			k, err := sm.Get(ctx, conf.SecretID)
