@@ -85,6 +85,10 @@ type run struct {
 	until time.Time // the lease's end
 	st    State
 	res   *Result
+	// own is the tenant's own users by folded login, listed once a run
+	// (a PSA sync looks up every client).
+	own   map[string]acronis.User
+	ownOf string // the tenant own lists
 }
 
 func (p *Provisioner) now() time.Time {

@@ -357,9 +357,14 @@ func TestSyncPSAUsers(t *testing.T) {
 	}
 	e.sim.AddPSACustomer("Acme GmbH", res.TenantID, clients)
 	sync := `{"id":"evt-s1","type":"customer.sync_users","customer":{"crm_id":"CRM-42"}}`
-	for range 2 {
+	for run := range 2 {
+		e.sim.ResetLog()
 		if _, err := e.p.Handle(ctx, event(t, sync)); err != nil {
 			t.Fatal(err)
+		}
+		// The tenant's users are listed once a run, not once per client.
+		if n := e.sim.CountRequests("GET", "/api/2/tenants/"+res.TenantID+"/users"); run == 0 && n != 1 {
+			t.Fatalf("the tenant's users listed %d times in one sync", n)
 		}
 	}
 	users := e.sim.UsersOf(res.TenantID)

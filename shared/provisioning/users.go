@@ -28,18 +28,23 @@ func foldLogin(l string) string {
 }
 
 // ownUser finds a user with the login among the tenant's own users
-// (tenant_id checked by the client). Users elsewhere never match.
+// (tenant_id checked by the client), listed once per run. Users elsewhere
+// never match. A user created later in the run is found in the state.
 func (r *run) ownUser(ctx context.Context, tenantID, login string) (id string, activated bool, err error) {
-	users, err := r.p.API.TenantUsers(ctx, tenantID)
-	if err != nil {
-		return "", false, fmt.Errorf("list users of %s: %w", tenantID, err)
-	}
-	for _, u := range users {
-		if u.TenantID == tenantID && foldLogin(u.Login) == foldLogin(login) {
-			return u.ID, u.Activated, nil
+	if r.own == nil || r.ownOf != tenantID {
+		users, err := r.p.API.TenantUsers(ctx, tenantID)
+		if err != nil {
+			return "", false, fmt.Errorf("list users of %s: %w", tenantID, err)
+		}
+		r.own, r.ownOf = map[string]acronis.User{}, tenantID
+		for _, u := range users {
+			if u.TenantID == tenantID {
+				r.own[foldLogin(u.Login)] = u
+			}
 		}
 	}
-	return "", false, nil
+	u, ok := r.own[foldLogin(login)]
+	return u.ID, ok && u.Activated, nil
 }
 
 // takenElsewhere reports a login that belongs to another account: in the
