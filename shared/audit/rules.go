@@ -179,7 +179,9 @@ func policyStatus(p acronis.PolicyState, with func(rule, severity, message strin
 // policyRuns judges staleness: from the last (successful) run when the API
 // gives it, otherwise from how late the next scheduled run is.
 func (r Rules) policyRuns(p acronis.PolicyState, now time.Time, with func(rule, severity, message string)) {
-	if last := cmp.Or(p.LastSuccessTime, p.LastRunTime); last != "" {
+	// The last run only: the age of the last success is stale_backup's to
+	// judge (one resource, one critical for it, not two).
+	if last := p.LastRunTime; last != "" {
 		if t, err := ParseTime(last); err == nil && now.Sub(t).Hours() > r.MaxHoursWithoutRun {
 			with(RuleStale, Critical, fmt.Sprintf("last run %s, over %.0f h ago", t.UTC().Format(time.RFC3339), r.MaxHoursWithoutRun))
 		}
@@ -240,12 +242,12 @@ func (r Rules) CBRPolicy(p huaweicbr.Policy, customer string) []Finding {
 		f.Rule, f.Severity, f.Message = RuleDisabled, Warning, "policy is disabled: nothing it covers is backed up"
 		add(f)
 	}
-	out = append(out, r.schedule(base, p.Trigger.Properties.Pattern, p.OperationDefinition, add)...)
+	r.schedule(base, p.Trigger.Properties.Pattern, p.OperationDefinition, add)
 	return out
 }
 
 // schedule judges interval and retention (shared by policies and organization policies).
-func (r Rules) schedule(base Finding, patterns []string, def huaweicbr.OperationDefinition, add func(Finding)) []Finding {
+func (r Rules) schedule(base Finding, patterns []string, def huaweicbr.OperationDefinition, add func(Finding)) {
 	if len(patterns) > 0 {
 		iv, err := huaweicbr.MaxInterval(patterns)
 		switch {
@@ -266,7 +268,6 @@ func (r Rules) schedule(base Finding, patterns []string, def huaweicbr.Operation
 		f.Rule, f.Severity, f.Message = RuleRetention, Warning, fmt.Sprintf("backups kept %d days (minimum %d)", *d, r.MinRetentionDays)
 		add(f)
 	}
-	return nil
 }
 
 // CBROrganizationPolicy judges an organization policy and its delivery to

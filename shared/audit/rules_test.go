@@ -46,7 +46,9 @@ func TestAcronisRules(t *testing.T) {
 		{"next run late, no zone, fractions", `[{"status":"ok","running":{"state":"idle"},"next_run_time":"2026-11-22T05:00:00.123456"}]`, "next_run_in_past:warning"},
 		{"never ran for 2 days", `[{"status":"ok","running":{"state":"idle"},"next_run_time":"2026-11-20T05:00:00+00:00"}]`, "no_recent_run:critical"},
 		{"late but running now", `[{"status":"ok","running":{"state":"running"},"next_run_time":"2026-11-20T05:00:00Z"}]`, ""},
-		{"last success too old", `[{"status":"ok","running":{"state":"idle"},"last_success_time":"2026-11-19T00:00:00Z","next_run_time":"2026-11-22T12:00:00Z"}]`, "no_recent_run:critical"},
+		{"last run too old", `[{"status":"ok","running":{"state":"idle"},"last_run_time":"2026-11-19T00:00:00Z","next_run_time":"2026-11-22T12:00:00Z"}]`, "no_recent_run:critical"},
+		// An old last success is stale_backup's (judged with the evidence), not a second critical here.
+		{"last success too old, last run recent", `[{"status":"ok","running":{"state":"idle"},"last_success_time":"2026-11-19T00:00:00Z","last_run_time":"2026-11-22T06:00:00Z","next_run_time":"2026-11-22T12:00:00Z"}]`, ""},
 		{"unreadable time", `[{"status":"ok","running":{"state":"idle"},"next_run_time":"yesterday"}]`, "schedule_unreadable:unknown"},
 	}
 	for _, tt := range tests {

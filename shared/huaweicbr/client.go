@@ -209,9 +209,6 @@ func sameOriginOnly(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
-// SetClock replaces the signing clock (tests).
-func (c *Client) SetClock(now func() time.Time) { c.now = now }
-
 func (c *Client) get(ctx context.Context, path string, q url.Values, out any) error {
 	full := "/v3/" + url.PathEscape(c.creds.ProjectID) + path
 	u := c.creds.Endpoint + full
@@ -342,9 +339,9 @@ type MemberStatus struct {
 	ErrorMsg  *string `json:"error_msg"`
 }
 
-// PageSize is the limit asked for on offset-paged lists, the documented
+// pageSize is the limit asked for on offset-paged lists, the documented
 // maximum; the server may use a lower one.
-const PageSize = 1000
+const pageSize = 1000
 
 // maxPages bounds a list whose server neither repeats nor ends a page.
 const maxPages = 10000
@@ -371,7 +368,7 @@ func offsetPages[T any](ctx context.Context, c *Client, path string, q url.Value
 	for offset, n := 0, 0; n < maxPages; n++ {
 		qq := url.Values{}
 		maps.Copy(qq, q)
-		qq.Set("limit", strconv.Itoa(PageSize))
+		qq.Set("limit", strconv.Itoa(pageSize))
 		qq.Set("offset", strconv.Itoa(offset))
 		var page listPage
 		if err := c.get(ctx, path, qq, &page); err != nil {
