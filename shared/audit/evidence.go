@@ -66,7 +66,10 @@ func (a *AcronisSource) readAlerts(ctx context.Context, ev *evidence) {
 		ev.alertsRead = true
 		return
 	}
-	for page, err := range a.Client.Alerts(ctx, acronis.AlertQuery{Tenants: legacy}) {
+	// Backup alerts only (the document's example: "category=Backup"): a
+	// quota or licence alert is no backup's reason and would stand as an
+	// alert without a resource run after run.
+	for page, err := range a.Client.Alerts(ctx, acronis.AlertQuery{Tenants: legacy, Categories: []string{"Backup"}}) {
 		if err != nil {
 			ev.problem("alerts: %v (reasons from alerts are missing)", err)
 			return
@@ -80,6 +83,9 @@ func (a *AcronisSource) readAlerts(ctx context.Context, ev *evidence) {
 }
 
 func (ev *evidence) addAlert(al acronis.Alert) {
+	if al.Severity == "ok" || al.Severity == "information" {
+		return // no failure's reason
+	}
 	if al.ResourceID == "" || !ev.known[al.ResourceID] {
 		ev.extra = append(ev.extra, ev.orphanAlert(al))
 		return
