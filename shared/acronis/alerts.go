@@ -331,9 +331,12 @@ func messageText(raw json.RawMessage) string {
 
 // ParseStamp reads the platform's times: RFC 3339 with or without zone (UTC
 // is assumed without one: API-NOTES "Times come with and without zone
-// (2020-08-04T12:47:03) and with fractions").
+// (2020-08-04T12:47:03) and with fractions"), or with a space for the T
+// (CBR's start_time, "2019-05-08 06:57:05"). Every reader of outside times
+// uses it.
 func ParseStamp(s string) (time.Time, error) {
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999"} {
+	s = strings.TrimSpace(s)
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", time.DateTime} {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t.UTC(), nil
 		}

@@ -211,7 +211,7 @@ func lastSuccess(it acronis.PolicyStatusItem, rt *acronis.ResourceTasks) time.Ti
 		last = *rt.LastSuccess.CompletedAt
 	}
 	for _, p := range it.Policies {
-		if t, err := ParseTime(p.LastSuccessTime); err == nil && t.After(last) {
+		if t, err := acronis.ParseStamp(p.LastSuccessTime); err == nil && t.After(last) {
 			last = t
 		}
 	}

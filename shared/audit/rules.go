@@ -12,7 +12,6 @@ import (
 
 	"github.com/acp-serverless/acp-serverless/shared/acronis"
 	"github.com/acp-serverless/acp-serverless/shared/huaweicbr"
-	"github.com/acp-serverless/acp-serverless/shared/inputcheck"
 )
 
 // Severities, worst first.
@@ -182,14 +181,14 @@ func (r Rules) policyRuns(p acronis.PolicyState, now time.Time, with func(rule, 
 	// The last run only: the age of the last success is stale_backup's to
 	// judge (one resource, one critical for it, not two).
 	if last := p.LastRunTime; last != "" {
-		if t, err := ParseTime(last); err == nil && now.Sub(t).Hours() > r.MaxHoursWithoutRun {
+		if t, err := acronis.ParseStamp(last); err == nil && now.Sub(t).Hours() > r.MaxHoursWithoutRun {
 			with(RuleStale, Critical, fmt.Sprintf("last run %s, over %.0f h ago", t.UTC().Format(time.RFC3339), r.MaxHoursWithoutRun))
 		}
 	}
 	if p.NextRunTime == "" || p.Running.State == "running" {
 		return
 	}
-	t, err := ParseTime(p.NextRunTime)
+	t, err := acronis.ParseStamp(p.NextRunTime)
 	switch {
 	case err != nil:
 		with(RuleSchedule, Unknown, fmt.Sprintf("next_run_time %q unreadable", p.NextRunTime))
@@ -320,15 +319,4 @@ func deliveryVerb(status string) string {
 		return "failed to deliver"
 	}
 	return "in an unknown delivery state"
-}
-
-// ParseTime reads the platform's timestamps: with or without zone (UTC is
-// assumed without one), with or without fractions.
-func ParseTime(s string) (time.Time, error) {
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05"} {
-		if t, err := time.Parse(layout, strings.TrimSpace(s)); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("time %q: not RFC 3339 (zone and fractions optional)", inputcheck.Truncate(s, 40))
 }
