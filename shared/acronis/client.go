@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -30,32 +29,19 @@ const DefaultUserAgent = "acp-serverless/1.0 (MSP automation on AWS Lambda)"
 type HTTPOptions struct {
 	UserAgent string
 	Retry     httpretry.Policy
-	// Base is the innermost transport; nil means a tuned http.Transport with
-	// the connect, TLS and header timeouts below (a Base brings its own).
+	// Base is the innermost transport; nil means httpretry.DefaultBase (its
+	// connect, TLS and header timeouts) tuned for one busy host. A Base
+	// brings its own timeouts.
 	Base                  http.RoundTripper
-	ConnectTimeout        time.Duration // TCP connect; default 10s
-	TLSHandshakeTimeout   time.Duration // default 10s
-	ResponseHeaderTimeout time.Duration // request sent to headers received; default 60s
+	ResponseHeaderTimeout time.Duration // request sent to headers received; default DefaultBase's
 	// Timeout bounds a whole call: retries, redirects and reading the answer.
 	// Default 10 minutes: a large report streams for minutes, and the
 	// context (the Lambda deadline) usually ends a call sooner.
 	Timeout time.Duration
 }
 
-// Default timeouts of HTTPOptions.
-const (
-	DefaultConnectTimeout        = 10 * time.Second
-	DefaultTLSHandshakeTimeout   = 10 * time.Second
-	DefaultResponseHeaderTimeout = 60 * time.Second
-	DefaultHTTPTimeout           = 10 * time.Minute
-)
-
-func orDefault(d, def time.Duration) time.Duration {
-	if d > 0 {
-		return d
-	}
-	return def
-}
+// DefaultHTTPTimeout bounds a whole call when HTTPOptions.Timeout is zero.
+const DefaultHTTPTimeout = 10 * time.Minute
 
 // NewHTTPClient returns a client with connect/TLS/header/total timeouts,
 // retries (httpretry: credentials dropped on a redirect off the origin) and a
@@ -63,21 +49,16 @@ func orDefault(d, def time.Duration) time.Duration {
 func NewHTTPClient(o HTTPOptions) *http.Client {
 	base := o.Base
 	if base == nil {
-		base = &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           (&net.Dialer{Timeout: orDefault(o.ConnectTimeout, DefaultConnectTimeout), KeepAlive: 30 * time.Second}).DialContext,
-			TLSHandshakeTimeout:   orDefault(o.TLSHandshakeTimeout, DefaultTLSHandshakeTimeout),
-			ResponseHeaderTimeout: orDefault(o.ResponseHeaderTimeout, DefaultResponseHeaderTimeout),
-			ExpectContinueTimeout: time.Second,
-			IdleConnTimeout:       90 * time.Second,
-			MaxIdleConnsPerHost:   64,
-			ForceAttemptHTTP2:     true,
+		tr := httpretry.DefaultBase()
+		tr.MaxIdleConnsPerHost = 64 // the usage job's workers share one host
+		if o.ResponseHeaderTimeout > 0 {
+			tr.ResponseHeaderTimeout = o.ResponseHeaderTimeout
 		}
+		base = tr
 	}
-	ua := cmp.Or(o.UserAgent, DefaultUserAgent)
 	return &http.Client{
-		Transport: userAgent{ua: ua, next: httpretry.NewTransport(base, o.Retry)},
-		Timeout:   orDefault(o.Timeout, DefaultHTTPTimeout),
+		Transport: userAgent{ua: cmp.Or(o.UserAgent, DefaultUserAgent), next: httpretry.NewTransport(base, o.Retry)},
+		Timeout:   cmp.Or(o.Timeout, DefaultHTTPTimeout),
 	}
 }
 
