@@ -165,8 +165,8 @@ func decodeStrict(body []byte, e *Event) error {
 	if err := checkKeys(body); err != nil {
 		return err
 	}
+	// checkKeys has refused every unknown key already, at every level.
 	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
 	if err := dec.Decode(e); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
@@ -175,9 +175,6 @@ func decodeStrict(body []byte, e *Event) error {
 				want = "an integer"
 			}
 			return &FieldError{badQuota(body, te.Field), "want " + want}
-		}
-		if strings.HasPrefix(err.Error(), "json: unknown field ") {
-			return &FieldError{strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`), "unknown field"}
 		}
 		return &FieldError{"(body)", "not a JSON object"}
 	}
