@@ -57,8 +57,14 @@ func groups(fs []Finding) []group {
 // AWS SDK type, which added 7 MiB to the function's binary. Every value from
 // outside goes through esc.
 func renderHTML(w io.Writer, s Summary, fs []Finding) error {
-	var b strings.Builder
-	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	// Written straight to w (a buffer the caller uploads): the first write
+	// error is kept and returned.
+	var err error
+	p := func(format string, args ...any) {
+		if err == nil {
+			_, err = fmt.Fprintf(w, format, args...)
+		}
+	}
 	p(reportHead, esc(s.Date), esc(s.RunID))
 	reportHeader(p, s)
 	reportBar(p)
@@ -72,8 +78,7 @@ func renderHTML(w io.Writer, s Summary, fs []Finding) error {
 	if len(gs) == 0 {
 		p(`<p id="none">No findings.</p>` + "\n")
 	}
-	b.WriteString(reportScript)
-	_, err := io.WriteString(w, b.String())
+	p("%s", reportScript)
 	return err
 }
 
