@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -89,7 +88,7 @@ func (c *Client) Alerts(ctx context.Context, q AlertQuery) iter.Seq2[AlertPage, 
 				yield(AlertPage{}, fmt.Errorf("acronis: alerts: %w", err))
 				return
 			}
-			pages := FilteredPages(ctx, c, AlertsPath, alertFilter(q, batch), DecodeAlerts)
+			pages := walk(ctx, c, AlertsPath, alertFilter(q, batch), true, DecodeAlerts) // filters sent with every page
 			for items, err := range pages {
 				if !yield(AlertPage{Batch: batch, Items: items}, err) || err != nil {
 					return
@@ -128,64 +127,6 @@ func checkTenantIDs(ids []string) error {
 		}
 	}
 	return nil
-}
-
-// FilteredPages walks a cursor-paged list, sending query (filters and limit)
-// again with every page plus after=<paging.cursors.after>, and decoding each
-// answer with decode (which returns the items and the next cursor). A
-// repeated cursor stops the walk with an error instead of looping.
-func FilteredPages[T any](ctx context.Context, c *Client, path string, query url.Values,
-	decode func([]byte) ([]T, string, error)) iter.Seq2[[]T, error] {
-	return pageWalk[T]{path: path, first: query, decode: decode, next: func(after string) url.Values {
-		q := url.Values{}
-		maps.Copy(q, query)
-		q.Set("after", after)
-		return q
-	}}.run(ctx, c)
-}
-
-// pageWalk is a cursor walk: the first query, how to decode an answer into
-// items and the next cursor, and how to ask for the page after a cursor.
-type pageWalk[T any] struct {
-	path   string
-	first  url.Values
-	decode func([]byte) ([]T, string, error)
-	next   func(after string) url.Values
-}
-
-// run is the loop under FilteredPages and the cursor-only walks of the task
-// and agent managers (whose documents allow only limit beside after).
-func (w pageWalk[T]) run(ctx context.Context, c *Client) iter.Seq2[[]T, error] {
-	path, decode, next := w.path, w.decode, w.next
-	return func(yield func([]T, error) bool) {
-		q, seen := w.first, map[string]bool{}
-		for {
-			var raw json.RawMessage
-			if err := c.Do(ctx, Request{Method: "GET", Path: path, Query: q}, &raw); err != nil {
-				yield(nil, err)
-				return
-			}
-			items, after, err := decode(raw)
-			if err != nil {
-				yield(nil, fmt.Errorf("acronis: GET %s: %w", path, err))
-				return
-			}
-			if len(items) > 0 && !yield(items, nil) {
-				return
-			}
-			// An empty page with a cursor is not the end (a server that
-			// filters after paging answers such pages); a cursor seen before is.
-			if after == "" {
-				return
-			}
-			if seen[after] {
-				yield(nil, fmt.Errorf("acronis: GET %s: cursor repeated; stopping to avoid a loop", path))
-				return
-			}
-			seen[after] = true
-			q = next(after)
-		}
-	}
 }
 
 // alertView is the document's AlertView as it travels.

@@ -29,38 +29,73 @@ type Page[T any] struct {
 // to provide all them for the next page"). Not following the cursor silently
 // truncates lists at the server's page size.
 func Pages[T any](ctx context.Context, c *Client, path string, query url.Values, limit int) iter.Seq2[[]T, error] {
-	return itemPages[T](path, query, limit, false).run(ctx, c)
+	return walk(ctx, c, path, withLimit(query, limit), false, decodePage[T])
 }
 
-// PagesRepeatingFilters is Pages for APIs whose documents do not say the
-// cursor carries the filters (policy v4, tasks, alerts): every page sends
-// query again beside after, so page 2 cannot silently widen to everything.
+// PagesRepeatingFilters is Pages for the policy v4 list, whose document does
+// not say its cursor carries the filters: every page sends query again beside
+// after, so page 2 cannot silently widen to everything.
 func PagesRepeatingFilters[T any](ctx context.Context, c *Client, path string, query url.Values, limit int) iter.Seq2[[]T, error] {
-	return itemPages[T](path, query, limit, true).run(ctx, c)
+	return walk(ctx, c, path, withLimit(query, limit), true, decodePage[T])
 }
 
-// itemPages is the walk of a Page[T] list: the first request carries query
-// and limit, the next ones after, limit and (when repeat) query again.
-func itemPages[T any](path string, query url.Values, limit int, repeat bool) pageWalk[T] {
-	first := maps.Clone(query)
-	if first == nil {
-		first = url.Values{}
+func withLimit(query url.Values, limit int) url.Values {
+	q := maps.Clone(query)
+	if q == nil {
+		q = url.Values{}
 	}
 	if limit > 0 {
-		first.Set("limit", strconv.Itoa(limit))
+		q.Set("limit", strconv.Itoa(limit))
 	}
+	return q
+}
+
+// walk is every cursor walk: the first request sends first; the next ones
+// after and, with repeat, all of first again (filters the cursor is not said
+// to carry), else only first's limit (the cursor carries the filters, or the
+// document allows nothing else beside after). decode returns a page's items
+// and the next cursor. A repeated cursor stops the walk instead of looping.
+func walk[T any](ctx context.Context, c *Client, path string, first url.Values, repeat bool,
+	decode func([]byte) ([]T, string, error)) iter.Seq2[[]T, error] {
 	next := func(after string) url.Values {
 		q := url.Values{}
 		if repeat {
-			maps.Copy(q, query)
+			maps.Copy(q, first)
+		} else if l := first.Get("limit"); l != "" {
+			q.Set("limit", l)
 		}
 		q.Set("after", after)
-		if limit > 0 {
-			q.Set("limit", strconv.Itoa(limit))
-		}
 		return q
 	}
-	return pageWalk[T]{path: path, first: first, decode: decodePage[T], next: next}
+	return func(yield func([]T, error) bool) {
+		q, seen := first, map[string]bool{}
+		for {
+			var raw json.RawMessage
+			if err := c.Do(ctx, Request{Method: "GET", Path: path, Query: q}, &raw); err != nil {
+				yield(nil, err)
+				return
+			}
+			items, after, err := decode(raw)
+			if err != nil {
+				yield(nil, fmt.Errorf("acronis: GET %s: %w", path, err))
+				return
+			}
+			if len(items) > 0 && !yield(items, nil) {
+				return
+			}
+			// An empty page with a cursor is not the end (a server that
+			// filters after paging answers such pages); a cursor seen before is.
+			if after == "" {
+				return
+			}
+			if seen[after] {
+				yield(nil, fmt.Errorf("acronis: GET %s: cursor repeated; stopping to avoid a loop", path))
+				return
+			}
+			seen[after] = true
+			q = next(after)
+		}
+	}
 }
 
 // decodePage reads one Page[T]. An empty page ends these lists even when it

@@ -97,7 +97,7 @@ func (c *Client) Tasks(ctx context.Context, q TaskQuery) iter.Seq2[TaskPage, err
 				yield(TaskPage{}, fmt.Errorf("acronis: tasks: resource %w", err))
 				return
 			}
-			for items, err := range cursorOnlyPages(ctx, c, TasksPath, taskFilter(q, batch), DecodeTasks) {
+			for items, err := range walk(ctx, c, TasksPath, taskFilter(q, batch), false, DecodeTasks) {
 				if !yield(TaskPage{Batch: batch, Items: items}, err) || err != nil {
 					return
 				}
@@ -123,20 +123,10 @@ func taskFilter(q TaskQuery, batch []string) url.Values {
 	return v
 }
 
-// cursorOnlyPages walks a list whose next pages carry only limit and after:
+// Task and agent lists send only limit beside after on their next pages:
 // the task document says after "Can be used only with the limit query string
 // parameter", the agent document that after "is mutually exclusive with all
 // other but limit query parameters". The cursor carries the filters there.
-func cursorOnlyPages[T any](ctx context.Context, c *Client, path string, first url.Values,
-	decode func([]byte) ([]T, string, error)) iter.Seq2[[]T, error] {
-	return pageWalk[T]{path: path, first: first, decode: decode, next: func(after string) url.Values {
-		q := url.Values{"after": {after}}
-		if l := first.Get("limit"); l != "" {
-			q.Set("limit", l)
-		}
-		return q
-	}}.run(ctx, c)
-}
 
 // taskView is the document's task_1 as it travels.
 type taskView struct {
