@@ -66,7 +66,7 @@ func (c *Client) Agents(ctx context.Context, q AgentQuery) iter.Seq2[[]Agent, er
 	if q.Online != nil {
 		v.Set("online", strconv.FormatBool(*q.Online))
 	}
-	return walk(ctx, c, AgentsPath, v, false, DecodeAgents)
+	return cursorList[Agent]{AgentsPath, v, false, DecodeAgents}.walk(ctx, c)
 }
 
 // agentView is the part of the document's Agent the audit reads; required

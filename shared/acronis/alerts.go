@@ -88,7 +88,7 @@ func (c *Client) Alerts(ctx context.Context, q AlertQuery) iter.Seq2[AlertPage, 
 				yield(AlertPage{}, fmt.Errorf("acronis: alerts: %w", err))
 				return
 			}
-			pages := walk(ctx, c, AlertsPath, alertFilter(q, batch), true, DecodeAlerts) // filters sent with every page
+			pages := cursorList[Alert]{AlertsPath, alertFilter(q, batch), true, DecodeAlerts}.walk(ctx, c) // filters sent with every page
 			for items, err := range pages {
 				if !yield(AlertPage{Batch: batch, Items: items}, err) || err != nil {
 					return

@@ -29,14 +29,14 @@ type Page[T any] struct {
 // to provide all them for the next page"). Not following the cursor silently
 // truncates lists at the server's page size.
 func Pages[T any](ctx context.Context, c *Client, path string, query url.Values, limit int) iter.Seq2[[]T, error] {
-	return walk(ctx, c, path, withLimit(query, limit), false, decodePage[T])
+	return cursorList[T]{path, withLimit(query, limit), false, decodePage[T]}.walk(ctx, c)
 }
 
 // PagesRepeatingFilters is Pages for the policy v4 list, whose document does
 // not say its cursor carries the filters: every page sends query again beside
 // after, so page 2 cannot silently widen to everything.
 func PagesRepeatingFilters[T any](ctx context.Context, c *Client, path string, query url.Values, limit int) iter.Seq2[[]T, error] {
-	return walk(ctx, c, path, withLimit(query, limit), true, decodePage[T])
+	return cursorList[T]{path, withLimit(query, limit), true, decodePage[T]}.walk(ctx, c)
 }
 
 func withLimit(query url.Values, limit int) url.Values {
@@ -50,25 +50,35 @@ func withLimit(query url.Values, limit int) url.Values {
 	return q
 }
 
-// walk is every cursor walk: the first request sends first; the next ones
-// after and, with repeat, all of first again (filters the cursor is not said
-// to carry), else only first's limit (the cursor carries the filters, or the
-// document allows nothing else beside after). decode returns a page's items
-// and the next cursor. A repeated cursor stops the walk instead of looping.
-func walk[T any](ctx context.Context, c *Client, path string, first url.Values, repeat bool,
-	decode func([]byte) ([]T, string, error)) iter.Seq2[[]T, error] {
-	next := func(after string) url.Values {
-		q := url.Values{}
-		if repeat {
-			maps.Copy(q, first)
-		} else if l := first.Get("limit"); l != "" {
-			q.Set("limit", l)
-		}
-		q.Set("after", after)
-		return q
+// cursorList is every cursor-paged list: the first request sends first; the
+// next ones after and, with repeat, all of first again (filters the cursor is
+// not said to carry), else only first's limit (the cursor carries the
+// filters, or the document allows nothing else beside after). decode returns
+// a page's items and the next cursor.
+type cursorList[T any] struct {
+	path   string
+	first  url.Values
+	repeat bool
+	decode func([]byte) ([]T, string, error)
+}
+
+func (l cursorList[T]) next(after string) url.Values {
+	q := url.Values{}
+	if l.repeat {
+		maps.Copy(q, l.first)
+	} else if lim := l.first.Get("limit"); lim != "" {
+		q.Set("limit", lim)
 	}
+	q.Set("after", after)
+	return q
+}
+
+// walk yields every page's items. A repeated cursor stops the walk instead
+// of looping.
+func (l cursorList[T]) walk(ctx context.Context, c *Client) iter.Seq2[[]T, error] {
+	path, decode := l.path, l.decode
 	return func(yield func([]T, error) bool) {
-		q, seen := first, map[string]bool{}
+		q, seen := l.first, map[string]bool{}
 		for {
 			var raw json.RawMessage
 			if err := c.Do(ctx, Request{Method: "GET", Path: path, Query: q}, &raw); err != nil {
@@ -93,7 +103,7 @@ func walk[T any](ctx context.Context, c *Client, path string, first url.Values, 
 				return
 			}
 			seen[after] = true
-			q = next(after)
+			q = l.next(after)
 		}
 	}
 }

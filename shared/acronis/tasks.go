@@ -97,7 +97,7 @@ func (c *Client) Tasks(ctx context.Context, q TaskQuery) iter.Seq2[TaskPage, err
 				yield(TaskPage{}, fmt.Errorf("acronis: tasks: resource %w", err))
 				return
 			}
-			for items, err := range walk(ctx, c, TasksPath, taskFilter(q, batch), false, DecodeTasks) {
+			for items, err := range (cursorList[Task]{TasksPath, taskFilter(q, batch), false, DecodeTasks}).walk(ctx, c) {
 				if !yield(TaskPage{Batch: batch, Items: items}, err) || err != nil {
 					return
 				}
